@@ -1,0 +1,170 @@
+"""Build data/meldingen.jsonl from the writers' files in data/raw/.
+
+Steps: read every writer file, check schema and labels against the codebook,
+apply the label conventions of ANNOTATION_GUIDE.md, drop exact and near
+duplicates, assign stable ids, split train/dev/test (70/15/15) with iterative
+multi-label stratification (seed 20241), check every theme has >= 8 positives in
+dev and in test, and write corpus statistics (data/corpus_stats.json).
+
+Run from the repository root:  python data/build_corpus.py
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.neighbors import NearestNeighbors
+
+from meldtekst.codebook import load_codebook
+
+DATA = Path(__file__).resolve().parent
+RAW = DATA / "raw"
+SEED = 20241
+NEAR_DUP_COSINE = 0.8
+SENTENCE_MIN_WORDS = 6
+
+# Conventions of the annotation guide, applied so every writer's labels agree with them.
+IMPLIES = {
+    "vt_melding": ["sector_jeugdhulp_zorg"],
+    "kinderbeschermingsmaatregel": ["sector_jeugdhulp_zorg"],
+    "thuiszitter": ["sector_onderwijs"],
+    "schorsing_verwijdering": ["sector_onderwijs"],
+    "leerplicht_handhaving": ["sector_onderwijs"],
+}
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [" ".join(p.lower().split()) for p in parts if len(p.split()) >= SENTENCE_MIN_WORDS]
+
+
+def main() -> int:
+    cb = load_codebook()
+    records: list[dict] = []
+    for path in sorted(RAW.glob("writer_*.jsonl")):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                print(f"{path.name} row {n}: invalid JSON ({exc.msg}); skipped", file=sys.stderr)
+                continue
+            unknown = [t for t in rec.get("labels", []) if t not in cb]
+            if unknown or not str(rec.get("tekst", "")).strip():
+                print(f"{path.name} row {n}: unknown labels {unknown} or empty text; skipped", file=sys.stderr)
+                continue
+            labels = set(rec["labels"])
+            for theme, implied in IMPLIES.items():
+                if theme in labels:
+                    labels.update(implied)
+            rec["labels"] = cb.order(labels)
+            records.append(rec)
+
+    # exact duplicates of whole texts, then shared sentences, then near duplicates
+    seen_text: set[str] = set()
+    unique: list[dict] = []
+    for rec in records:
+        key = " ".join(rec["tekst"].lower().split())
+        if key in seen_text:
+            continue
+        seen_text.add(key)
+        unique.append(rec)
+    sentence_owner: dict[str, str] = {}
+    shared = []
+    for rec in unique:
+        for s in split_sentences(rec["tekst"]):
+            if s in sentence_owner and sentence_owner[s] != rec["id"]:
+                shared.append((sentence_owner[s], rec["id"], s))
+            sentence_owner.setdefault(s, rec["id"])
+    drop_ids = {b for _, b, _ in shared}
+    kept = [r for r in unique if r["id"] not in drop_ids]
+
+    texts = [r["tekst"] for r in kept]
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(texts)
+    X = vec.transform(texts)
+    nn = NearestNeighbors(n_neighbors=2, metric="cosine").fit(X)
+    dist, idx = nn.kneighbors(X)
+    near = []
+    for i in range(len(kept)):
+        j, cos = int(idx[i, 1]), 1 - float(dist[i, 1])
+        if cos >= NEAR_DUP_COSINE and i > j:
+            near.append((kept[j]["id"], kept[i]["id"], round(cos, 3)))
+    near_drop = {b for _, b, _ in near}
+    kept = [r for r in kept if r["id"] not in near_drop]
+    max_cos = float(np.max(1 - dist[:, 1])) if len(kept) > 1 else 0.0
+
+    # stable order: by writer id; final ids M-0001..
+    kept.sort(key=lambda r: r["id"])
+    y = np.array([[int(t in r["labels"]) for t in cb.ids] for r in kept])
+    split = np.array(["train"] * len(kept), dtype=object)
+    outer = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.30, random_state=SEED)
+    _, rest = next(outer.split(np.zeros(len(kept)), y))
+    inner = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.50, random_state=SEED)
+    dev_i, test_i = next(inner.split(np.zeros(len(rest)), y[rest]))
+    split[rest[dev_i]] = "dev"
+    split[rest[test_i]] = "test"
+
+    out_path = DATA / "meldingen.jsonl"
+    with out_path.open("w", encoding="utf-8") as fh:
+        for n, (rec, s) in enumerate(zip(kept, split, strict=True), 1):
+            row = {
+                "id": f"M-{n:04d}",
+                "datum": rec.get("datum"),
+                "rol": rec.get("rol"),
+                "schrijver": rec.get("schrijver", rec["id"].split("-")[0]),
+                "bron_id": rec["id"],
+                "split": str(s),
+                "tekst": rec["tekst"],
+                "labels": rec["labels"],
+            }
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    per_split = {
+        s: {t: int(y[split == s, j].sum()) for j, t in enumerate(cb.ids)} for s in ("train", "dev", "test")
+    }
+    words = np.array([len(r["tekst"].split()) for r in kept])
+    stats = {
+        "reports": len(kept),
+        "read": len(records),
+        "dropped_exact_duplicates": len(records) - len(unique),
+        "dropped_shared_sentence": len(drop_ids),
+        "shared_sentence_examples": shared[:10],
+        "dropped_near_duplicates": near,
+        "near_duplicate_threshold_cosine": NEAR_DUP_COSINE,
+        "max_nearest_neighbour_cosine_after": round(max_cos, 3),
+        "split_sizes": {s: int((split == s).sum()) for s in ("train", "dev", "test")},
+        "per_theme_per_split": per_split,
+        "per_theme_total": {t: int(y[:, j].sum()) for j, t in enumerate(cb.ids)},
+        "no_theme": int((y.sum(axis=1) == 0).sum()),
+        "labels_per_report_mean": round(float(y.sum(axis=1).mean()), 2),
+        "writers": dict(Counter(r.get("schrijver", r["id"].split("-")[0]) for r in kept)),
+        "roles": dict(Counter(r.get("rol") for r in kept)),
+        "years": dict(sorted(Counter(str(r.get("datum", ""))[:4] for r in kept).items())),
+        "words": {
+            "min": int(words.min()),
+            "median": float(np.median(words)),
+            "p90": float(np.percentile(words, 90)),
+            "max": int(words.max()),
+        },
+        "sha256": hashlib.sha256(out_path.read_bytes()).hexdigest(),
+    }
+    (DATA / "corpus_stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
+    low = {s: [t for t, c in per_split[s].items() if c < 8] for s in ("dev", "test")}
+    print(json.dumps({k: stats[k] for k in ("reports", "split_sizes", "no_theme", "writers")}, indent=1))
+    if any(low.values()):
+        print(f"WARNING: themes with < 8 positives: {low}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""`meldtekst evaluate`: per-theme precision, recall and F1 of a model on labelled reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from meldtekst.cli._app import app
+from meldtekst.evaluation import evaluate, write_errors
+from meldtekst.models.store import load_model
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    data: Path = typer.Argument(..., help="Labelled reports."),
+    model: str = typer.Option(None, "--model", "-m", help="fast | accurate | model DIR | models:/NAME@ALIAS."),
+    split: str = typer.Option("test", "--split", help="train | dev | test | all (needs a `split` column)."),
+    json_out: Path = typer.Option(None, "--json", help="Write the metrics as JSON."),
+    errors: Path = typer.Option(None, "--errors", help="Write misclassified reports (expected vs predicted)."),
+) -> None:
+    """Evaluate a model on labelled reports: per-theme P/R/F1/support, micro and macro F1."""
+    loaded = load_model(model)
+    result = evaluate(loaded, data, split=split)
+    m = result.metrics
+    table = Table(title=f"{loaded.name} {loaded.version} on {data.name} [{split}] ({len(result.data)} reports)")
+    for col in ("theme", "precision", "recall", "F1", "support"):
+        table.add_column(col, justify="left" if col == "theme" else "right")
+    for theme, pt in m["per_theme"].items():
+        table.add_row(theme, f"{pt['precision']:.3f}", f"{pt['recall']:.3f}", f"{pt['f1']:.3f}", str(pt["support"]))
+    console = Console()
+    console.print(table)
+    console.print(f"micro-F1 {m['micro_f1']:.3f}   macro-F1 {m['macro_f1']:.3f}")
+    if json_out:
+        json_out.write_text(json.dumps({k: m[k] for k in ("micro_f1", "macro_f1", "per_theme")}, indent=2) + "\n")
+    if errors:
+        n = write_errors(result, errors)
+        console.print(f"{n} misclassified report(s) written to {errors}")

@@ -1,0 +1,54 @@
+"""`meldtekst tag`: the main job, a file of reports in, the same file with themes out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from meldtekst.cli._app import app
+from meldtekst.models.store import load_model
+from meldtekst.tagging import tag_file
+
+
+@app.command("tag")
+def tag_cli(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="Reports: .csv, .xlsx, .jsonl or .parquet."),
+    output: Path = typer.Option(..., "--output", "-o", help="Tagged output; format by extension."),
+    model: str = typer.Option(None, "--model", "-m", help="fast | accurate | model DIR | models:/NAME@ALIAS."),
+    text_column: str = typer.Option("tekst", "--text-column", help="Column with the report text."),
+    id_column: str = typer.Option("id", "--id-column", help="Column with the report id."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet to read (default: first with data)."),
+    threshold_scale: float = typer.Option(
+        1.0, "--threshold-scale", help="Multiply every theme's threshold: < 1 tags more, > 1 tags fewer."
+    ),
+    no_evidence: bool = typer.Option(False, "--no-evidence", help="Skip evidence sentences (faster)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Tag every report in INPUT with themes and write them to OUTPUT (every row, in order)."""
+    loaded = load_model(model)
+    summary = tag_file(
+        input_path,
+        output,
+        loaded,
+        text_column=text_column,
+        id_column=id_column,
+        sheet=sheet,
+        threshold_scale=threshold_scale,
+        with_evidence=not no_evidence,
+        progress=not quiet,
+    )
+    for warning in summary.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
+    if quiet:
+        return
+    console = Console(stderr=True)
+    top = ", ".join(f"{t} {c}" for t, c in summary.theme_counts.most_common(5) if c)
+    console.print(
+        f"[green]{summary.rows} rows[/green] tagged with {summary.model} -> {output} "
+        f"({summary.rows_with_theme} with >= 1 theme, {summary.needs_review} to review, "
+        f"{summary.reports_per_second:.0f} reports/s)"
+    )
+    if top:
+        console.print(f"top themes: {top}")

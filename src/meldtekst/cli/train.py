@@ -1,0 +1,42 @@
+"""`meldtekst train`: fit a model from labelled reports, tracked in MLflow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from meldtekst.cli._app import app
+from meldtekst.training import TrainConfig, train
+
+
+@app.command("train")
+def train_cli(
+    data: Path = typer.Argument(..., help="Labelled reports (JSONL/CSV/XLSX/Parquet, spec schema)."),
+    config: Path = typer.Option(..., "--config", "-c", help="Training config YAML (training/configs/)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Model directory to write (default: models/NAME)."),
+    base_model: str = typer.Option(None, "--base-model", help="Transformer base: e5-small, hub id or directory."),
+    experiment: str = typer.Option("meldtekst", "--experiment", help="MLflow experiment name."),
+    register: str = typer.Option(None, "--register", help="Register the model in the MLflow registry as NAME."),
+    seed: int = typer.Option(None, "--seed", help="Override the config's seed."),
+    no_track: bool = typer.Option(False, "--no-track", help="Do not log an MLflow run."),
+) -> None:
+    """Train a theme model (kind chosen by the config) and write its model directory."""
+    cfg = TrainConfig.from_yaml(config)
+    if seed is not None:
+        cfg.seed = seed
+    from meldtekst.models.store import models_home
+
+    out = output or models_home() / cfg.name
+    result = train(data, cfg, out, base_model=base_model, experiment=experiment, register=register,
+                   track=not no_track)
+    console = Console(stderr=True)
+    for split in ("dev", "test"):
+        m = result.metrics.get(split)
+        if m:
+            console.print(f"{split}: micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}")
+    console.print(f"model written to {result.output} in {result.seconds:.1f}s"
+                  + (f" (MLflow run {result.run_id})" if result.run_id else ""))
+    typer.echo(json.dumps({"output": str(result.output), "run_id": result.run_id}))

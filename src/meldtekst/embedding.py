@@ -1,0 +1,319 @@
+"""Frozen e5 sentence embeddings for classification features.
+
+:class:`E5Embedder` turns texts into L2-normalised multilingual-e5 vectors the way the
+model was trained to be used: every input gets the ``"query: "`` prefix (the e5 model
+card's convention for symmetric tasks such as classification and clustering; ``"passage:
+"`` is only for the document side of retrieval), token states are mean-pooled over the
+attention mask, and the result is L2-normalised.  Texts longer than ``max_length`` are
+split into overlapping windows that are pooled together instead of being truncated.
+
+Two interchangeable backends: ``"torch"`` (fp32, reference) and ``"onnx-int8"`` (the same
+network exported once to ONNX and dynamically quantised to int8, cached on disk; faster
+and lighter on CPU, cosine ≈ 0.99 to fp32).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from meldtekst.basemodels import _one_line, _Steps, default_cache_dir, resolve_base_model
+from meldtekst.errors import ModelError
+
+__all__ = ["Backend", "E5Embedder"]
+
+Backend = Literal["torch", "onnx-int8"]
+ONNX_FORMAT_VERSION = 1  # bump when the exported graph changes, so caches are rebuilt
+ONNX_OPSET = 17
+
+
+class E5Embedder:
+    """A frozen e5 encoder: ``embed(texts)`` -> float32 array ``(len(texts), dim)``, rows unit-norm.
+
+    ``model`` is a built-in base name (prepared offline on first use, see
+    :mod:`meldtekst.basemodels`), a local transformers directory, or a hub id.
+    ``max_length`` counts all tokens of one window (``<s>``, prefix, text, ``</s>``);
+    consecutive windows share ``overlap`` text tokens so no sentence is only seen cut in
+    half.  Window vectors (mean-pooled, not yet normalised) are averaged weighted by the
+    number of new text tokens each contributes, which for texts that fit one window is
+    exactly e5's plain mean pooling.  Windows of all texts are sorted by length before
+    batching, so padding stays small.  ``num_threads`` defaults to
+    ``torch.get_num_threads()``, so ``torch.set_num_threads`` is respected by both backends.
+    """
+
+    def __init__(
+        self,
+        model: str | Path = "e5-small",
+        *,
+        backend: Backend = "torch",
+        max_length: int = 256,
+        overlap: int = 32,
+        batch_size: int = 32,
+        prefix: str = "query: ",
+        num_threads: int | None = None,
+        cache_dir: str | Path | None = None,
+        progress: bool = True,
+    ) -> None:
+        if backend not in ("torch", "onnx-int8"):
+            raise ValueError(f"backend must be 'torch' or 'onnx-int8', not {backend!r}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        from transformers import AutoConfig, AutoTokenizer
+
+        self.model_ref = resolve_base_model(str(model))
+        self.backend: Backend = backend
+        self.prefix = prefix
+        self.batch_size = batch_size
+        self.num_threads = num_threads
+        self.cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+        self.progress = progress
+        try:
+            self.config = AutoConfig.from_pretrained(self.model_ref)
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_ref)
+        except OSError as exc:
+            raise ModelError(_one_line(f"cannot load the model '{self.model_ref}': {exc}")) from None
+        self.dim: int = int(self.config.hidden_size)
+
+        limit = int(getattr(self.config, "max_position_embeddings", 512))
+        self._prefix_ids: list[int] = self.tokenizer(prefix.rstrip(), add_special_tokens=False)["input_ids"]
+        room = max_length - 2 - len(self._prefix_ids)
+        if not 0 < max_length <= limit or room < 1:
+            raise ValueError(f"max_length must leave room for text and be at most {limit}, got {max_length}")
+        if not 0 <= overlap < room:
+            raise ValueError(f"overlap must be in [0, {room}) for max_length {max_length}, got {overlap}")
+        self.max_length = max_length
+        self.overlap = overlap
+        self._room = room
+        self._bos = int(self.tokenizer.cls_token_id)
+        self._eos = int(self.tokenizer.sep_token_id)
+        self._pad = int(self.tokenizer.pad_token_id)
+
+        self._torch_model: Any = None
+        self._session: Any = None
+        if backend == "torch":
+            self._torch_model = _load_pooled_encoder(self.model_ref)
+        else:
+            self.onnx_path = self._ensure_onnx_int8()
+            self._session = self._open_session(self.onnx_path)
+
+    # ----------------------------------------------------------------- public
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts``; returns float32 ``(len(texts), dim)`` with L2-normalised rows."""
+        if isinstance(texts, str):
+            raise TypeError("embed() takes a list of texts, not a single string")
+        out = np.zeros((len(texts), self.dim), dtype=np.float64)
+        weight = np.zeros(len(texts), dtype=np.float64)
+        windows = [(i, w, ids) for i, text in enumerate(texts) for w, ids in self.windows(text)]
+        windows.sort(key=lambda item: len(item[2]), reverse=True)
+        for start in range(0, len(windows), self.batch_size):
+            chunk = windows[start : start + self.batch_size]
+            width = len(chunk[0][2])
+            ids = np.full((len(chunk), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, (_, _, seq) in enumerate(chunk):
+                ids[row, : len(seq)] = seq
+                mask[row, : len(seq)] = 1
+            pooled = self._forward(ids, mask)
+            for row, (i, w, _) in enumerate(chunk):
+                out[i] += w * pooled[row]
+                weight[i] += w
+        out /= np.maximum(weight, 1e-12)[:, None]
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out.astype(np.float32)
+
+    def windows(self, text: str) -> list[tuple[float, list[int]]]:
+        """The model inputs for one text: ``(weight, token ids)`` per window, specials included."""
+        ids = self.tokenizer(self.prefix + text, add_special_tokens=False, verbose=False)["input_ids"]
+        n = len(self._prefix_ids)
+        if ids[:n] == self._prefix_ids:
+            body = ids[n:]
+        else:  # a prefix that merges with the text: tokenise the parts separately
+            body = self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        head = [self._bos, *self._prefix_ids]
+        if len(body) <= self._room:
+            return [(float(max(len(body), 1)), [*head, *body, self._eos])]
+        step = self._room - self.overlap
+        result: list[tuple[float, list[int]]] = []
+        start = 0
+        while True:
+            end = min(start + self._room, len(body))
+            new_tokens = end - (start + self.overlap if start else 0)
+            result.append((float(new_tokens), [*head, *body[start:end], self._eos]))
+            if end == len(body):
+                return result
+            start += step
+
+    # --------------------------------------------------------------- backends
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """Mean-pooled (unnormalised) last hidden states, one row per window."""
+        if self._session is not None:
+            (pooled,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+            return np.asarray(pooled, dtype=np.float64)
+        import torch
+
+        previous = torch.get_num_threads()
+        if self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        try:
+            with torch.inference_mode():
+                pooled = self._torch_model(torch.from_numpy(ids), torch.from_numpy(mask))
+        finally:
+            if self.num_threads:
+                torch.set_num_threads(previous)
+        return pooled.double().numpy()
+
+    def _open_session(self, path: Path) -> Any:
+        import onnxruntime as ort
+        import torch
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.num_threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def _fingerprint(self) -> str:
+        """Identifies the weights an ONNX export was made from (name, config, weight files)."""
+        digest = hashlib.sha256(f"onnx-v{ONNX_FORMAT_VERSION}|{self.model_ref}".encode())
+        digest.update(json.dumps(self.config.to_dict(), sort_keys=True, default=str).encode())
+        local = Path(self.model_ref)
+        if local.is_dir():
+            for f in sorted(local.glob("*.safetensors")) + sorted(local.glob("*.bin")):
+                st = f.stat()
+                digest.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+        return digest.hexdigest()[:16]
+
+    def _ensure_onnx_int8(self) -> Path:
+        """Export to ONNX and quantise once; later runs reuse ``<cache>/onnx/<model>-<fingerprint>``."""
+        name = Path(self.model_ref.rstrip("/\\")).name or "model"
+        final = self.cache_dir / "onnx" / f"{name}-{self._fingerprint()}"
+        target = final / "model-int8.onnx"
+        if (final / "meta.json").is_file() and target.is_file():
+            return target
+        try:
+            import onnx  # noqa: F401 - torch.onnx.export and the quantiser need it
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+        except ImportError:
+            raise ModelError("the onnx-int8 backend needs the packages onnx and onnxruntime") from None
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+        except OSError as exc:
+            where = exc.filename or final.parent
+            raise ModelError(
+                _one_line(
+                    f"cannot write the ONNX cache at {where}: {exc.strerror or exc} "
+                    "(set MELDTEKST_CACHE to a writable folder)"
+                )
+            ) from None
+        try:
+            with _Steps(self.progress, f"Exporting {name} to ONNX int8", total=2) as steps:
+                with steps.step("exporting the fp32 graph"):
+                    _export_onnx(self.model_ref, tmp / "model-fp32.onnx")
+                with steps.step("quantising weights to int8"):
+                    # Per-channel scales keep cosine to fp32 at ~0.995 (per-tensor: ~0.985);
+                    # 7-bit weights (reduce_range) avoid int16 saturation on CPUs without VNNI,
+                    # so a cached model gives the same vectors on every x86 machine.
+                    with _quiet_root_logger():  # "consider pre-processing" advice, not actionable
+                        quantize_dynamic(
+                            tmp / "model-fp32.onnx",
+                            tmp / "model-int8.onnx",
+                            weight_type=QuantType.QInt8,
+                            per_channel=True,
+                            reduce_range=True,
+                        )
+                    for f in tmp.iterdir():
+                        if f.name != "model-int8.onnx":
+                            f.unlink()
+                meta = {"source": self.model_ref, "format_version": ONNX_FORMAT_VERSION, "opset": ONNX_OPSET}
+                (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+            try:
+                tmp.rename(final)
+            except OSError:
+                if not (final / "meta.json").is_file():  # not a lost race: replace a partial dir
+                    shutil.rmtree(final, ignore_errors=True)
+                    tmp.rename(final)
+        except OSError as exc:
+            raise ModelError(_one_line(f"cannot write the ONNX cache at {final}: {exc.strerror or exc}")) from None
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return target
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = None) -> Any:
+    """The encoder wrapped so that it returns mean-pooled states; frozen, in eval mode."""
+    import torch
+    from transformers import AutoModel
+
+    class MeanPooled(torch.nn.Module):
+        """``encoder(ids, mask)`` -> masked mean of the last hidden states (B, H)."""
+
+        def __init__(self, encoder: torch.nn.Module) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    try:
+        encoder = AutoModel.from_pretrained(model_ref, **kwargs)
+    except OSError as exc:
+        raise ModelError(_one_line(f"cannot load the model '{model_ref}': {exc}")) from None
+    module = MeanPooled(encoder).eval()
+    module.requires_grad_(False)
+    return module
+
+
+def _export_onnx(model_ref: str, path: Path) -> None:
+    """TorchScript-based ONNX export with dynamic batch and sequence axes."""
+    import torch
+
+    module = _load_pooled_encoder(model_ref, attn_implementation="eager")
+    ids = torch.full((2, 16), 5, dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 10:] = 0
+    axes = {0: "batch", 1: "sequence"}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            module,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["mean_pooled"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "mean_pooled": {0: "batch"}},
+            opset_version=ONNX_OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+    if not path.is_file() or os.path.getsize(path) == 0:
+        raise ModelError(f"ONNX export of '{model_ref}' produced no file")

@@ -1,0 +1,317 @@
+"""Scores to themes: thresholds, evidence sentences, review flags; and streaming a file through a model.
+
+`tag_texts` is the one tagging function: the CLI, the MLflow pyfunc and Spark all
+call it, so every route gives the same columns.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from meldtekst.errors import InputError
+from meldtekst.io import TableInfo, TableWriter, read_table
+from meldtekst.models.store import ThemeModelDir
+from meldtekst.text import sentences
+from meldtekst.validate import as_text, require_column
+
+log = logging.getLogger(__name__)
+
+OUTPUT_COLUMNS = ("themes", "scores", "evidence", "needs_review")
+
+
+@dataclass
+class TagResult:
+    """Model output for a batch of texts, in input order."""
+
+    theme_ids: tuple[str, ...]
+    scores: np.ndarray  # n x k probabilities
+    assigned: np.ndarray  # n x k bool
+    evidence: list[dict[str, str]]
+    needs_review: np.ndarray  # n bool
+    empty: np.ndarray  # n bool
+
+    def themes(self, i: int) -> list[str]:
+        return [t for t, a in zip(self.theme_ids, self.assigned[i], strict=True) if a]
+
+
+def tag_texts(
+    model: ThemeModelDir,
+    texts: Sequence[str],
+    *,
+    threshold_scale: float = 1.0,
+    with_evidence: bool = True,
+    review_band: float | None = None,
+) -> TagResult:
+    """Score texts, apply per-theme thresholds (times ``threshold_scale``), find evidence."""
+    texts = [as_text(t) for t in texts]
+    n, k = len(texts), len(model.theme_ids)
+    empty = np.array([not t.strip() for t in texts], dtype=bool)
+    scores = np.zeros((n, k), dtype=float)
+    live = np.flatnonzero(~empty)
+    if len(live):
+        scores[live] = model.predict_proba([texts[i] for i in live])
+    thresholds = np.clip(model.thresholds * threshold_scale, 0.0, 1.0)
+    assigned = (scores >= thresholds) & ~empty[:, None]
+    band = model.review_band if review_band is None else review_band
+    needs_review = (
+        (np.abs(scores - thresholds) < band).any(axis=1) & ~empty if band > 0 else np.zeros(n, dtype=bool)
+    )
+    evidence = find_evidence(model, texts, assigned) if with_evidence else [{} for _ in texts]
+    return TagResult(model.theme_ids, scores, assigned, evidence, needs_review, empty)
+
+
+def find_evidence(model: ThemeModelDir, texts: Sequence[str], assigned: np.ndarray) -> list[dict[str, str]]:
+    """Per assigned theme, the sentence whose own score for that theme is highest.
+
+    All sentences of the batch are scored in one call to the model, so this works
+    for every model kind and costs about one extra pass over the text.
+    """
+    out: list[dict[str, str]] = [{} for _ in texts]
+    owners: list[int] = []
+    sents: list[str] = []
+    for i, text in enumerate(texts):
+        if not assigned[i].any():
+            continue
+        ss = sentences(text)
+        if len(ss) <= 1:
+            for j in np.flatnonzero(assigned[i]):
+                out[i][model.theme_ids[j]] = text.strip()
+            continue
+        owners.extend([i] * len(ss))
+        sents.extend(s.text for s in ss)
+    if not sents:
+        return out
+    sent_scores = model.predict_proba(sents)
+    owners_arr = np.asarray(owners)
+    for i in np.unique(owners_arr):
+        rows = np.flatnonzero(owners_arr == i)
+        for j in np.flatnonzero(assigned[i]):
+            best = rows[int(np.argmax(sent_scores[rows, j]))]
+            out[i][model.theme_ids[j]] = sents[best]
+    return out
+
+
+def result_columns(result: TagResult, fmt: str) -> dict[str, list[Any]]:
+    """Output columns for one chunk, in the documented order for the output format."""
+    ids = result.theme_ids
+    themes = [result.themes(i) for i in range(len(result.empty))]
+    cols: dict[str, list[Any]] = {}
+    if fmt == "jsonl":
+        cols["themes"] = themes
+        cols["scores"] = [
+            {t: round(float(s), 4) for t, s in zip(ids, row, strict=True)} for row in result.scores
+        ]
+        cols["evidence"] = result.evidence
+        cols["needs_review"] = [bool(v) for v in result.needs_review]
+        return cols
+    for j, t in enumerate(ids):
+        cols[t] = result.assigned[:, j].astype(int).tolist()
+    cols["themes"] = [";".join(ts) for ts in themes]
+    for j, t in enumerate(ids):
+        cols[f"score_{t}"] = np.round(result.scores[:, j], 4).tolist()
+    cols["evidence"] = [" | ".join(f"{t}: {s}" for t, s in ev.items()) for ev in result.evidence]
+    cols["needs_review"] = [int(v) for v in result.needs_review]
+    return cols
+
+
+@dataclass
+class TagSummary:
+    input: Path
+    output: Path
+    rows: int = 0
+    rows_with_theme: int = 0
+    empty_texts: int = 0
+    duplicate_ids: int = 0
+    needs_review: int = 0
+    theme_counts: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    model: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def reports_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input": str(self.input),
+            "output": str(self.output),
+            "model": self.model,
+            "rows": self.rows,
+            "rows_with_theme": self.rows_with_theme,
+            "empty_texts": self.empty_texts,
+            "duplicate_ids": self.duplicate_ids,
+            "needs_review": self.needs_review,
+            "theme_counts": dict(self.theme_counts.most_common()),
+            "seconds": round(self.seconds, 3),
+            "reports_per_second": round(self.reports_per_second, 1),
+        }
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def tag_file(
+    input_path: str | Path,
+    output_path: str | Path,
+    model: ThemeModelDir,
+    *,
+    text_column: str = "tekst",
+    id_column: str = "id",
+    sheet: str | None = None,
+    threshold_scale: float = 1.0,
+    chunksize: int = 2000,
+    with_evidence: bool = True,
+    progress: bool = False,
+    workers: int | None = None,
+) -> TagSummary:
+    """Stream ``input_path`` through ``model`` into ``output_path`` chunk by chunk.
+
+    Every input row comes out, in order, with its columns unchanged; the output
+    replaces ``output_path`` only once it is complete.
+    """
+    src, dst = Path(input_path), Path(output_path)
+    if _same_file(src, dst):
+        raise InputError("output must not be the input file", path=dst)
+    if threshold_scale <= 0:
+        raise InputError("--threshold-scale must be > 0")
+    info = TableInfo(path=src, fmt="")
+    summary = TagSummary(input=src, output=dst, model=f"{model.name} {model.version}")
+    seen_ids: Counter[str] = Counter()
+    out_fmt = dst.suffix.lower()
+    fmt = "jsonl" if out_fmt in (".jsonl", ".ndjson") else "table"
+    start = time.perf_counter()
+    chunks = read_table(src, sheet=sheet, chunksize=chunksize, info=info)
+    bar = _progress(src, progress)
+    with bar as task_progress, TableWriter(dst) as writer:
+        task = task_progress.add_task("tagging", total=None) if task_progress else None
+        for chunk, result in _scored_chunks(chunks, model, text_column, src, info, writer, workers,
+                                            threshold_scale=threshold_scale, with_evidence=with_evidence):
+            if id_column in chunk.columns:
+                seen_ids.update(as_text(v) for v in chunk[id_column])
+            out = chunk.copy()
+            for name, values in result_columns(result, fmt).items():
+                out[name] = values
+            writer.write(out)
+            summary.rows += len(chunk)
+            summary.empty_texts += int(result.empty.sum())
+            summary.rows_with_theme += int(result.assigned.any(axis=1).sum())
+            summary.needs_review += int(result.needs_review.sum())
+            for j, t in enumerate(result.theme_ids):
+                summary.theme_counts[t] += int(result.assigned[:, j].sum())
+            if task_progress is not None and task is not None:
+                task_progress.update(task, advance=len(chunk), description=f"tagged {summary.rows} rows")
+            log.info("tagged %d rows", summary.rows)
+    summary.seconds = time.perf_counter() - start
+    summary.duplicate_ids = sum(1 for c in seen_ids.values() if c > 1)
+    summary.warnings.extend(info.warnings)
+    if summary.empty_texts:
+        summary.warnings.append(f"{summary.empty_texts} row(s) with an empty text: kept, tagged with no themes")
+    if summary.duplicate_ids:
+        summary.warnings.append(f"{summary.duplicate_ids} id(s) occur more than once: all rows kept")
+    return summary
+
+
+def _check_columns(chunk: pd.DataFrame, model: ThemeModelDir, text_column: str, src: Path) -> str:
+    columns = [str(c) for c in chunk.columns]
+    tcol = require_column(columns, text_column, src, what="text")
+    clash = [c for c in columns if c in OUTPUT_COLUMNS or c in model.theme_ids or c.startswith("score_")]
+    if clash:
+        raise InputError(f"input already has output column(s) {clash[:3]}; tag the original file instead", path=src)
+    return tcol
+
+
+_WORKER_MODEL: ThemeModelDir | None = None
+
+
+def _worker_tag(texts: list[str], kwargs: dict[str, Any]) -> TagResult:
+    assert _WORKER_MODEL is not None
+    return tag_texts(_WORKER_MODEL, texts, **kwargs)
+
+
+def _scored_chunks(
+    chunks: Iterator[pd.DataFrame],
+    model: ThemeModelDir,
+    text_column: str,
+    src: Path,
+    info: TableInfo,
+    writer: TableWriter,
+    workers: int | None,
+    **kwargs: Any,
+) -> Iterator[tuple[pd.DataFrame, TagResult]]:
+    """Chunks with their results, in input order; with ``workers`` > 1, chunks are scored in
+    forked processes (the loaded model is shared copy-on-write), a bounded number in flight."""
+    global _WORKER_MODEL
+    first = next(chunks)
+    tcol = _check_columns(first, model, text_column, src)
+    if info.fmt == "csv" and info.delimiter:
+        writer.delimiter = info.delimiter
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if n_workers <= 1 or len(first) < 1000 or "fork" not in mp.get_all_start_methods():
+        yield first, tag_texts(model, first[tcol].tolist(), **kwargs)
+        for chunk in chunks:
+            yield chunk, tag_texts(model, chunk[tcol].tolist(), **kwargs)
+        return
+    _WORKER_MODEL = model
+    pending: deque[tuple[pd.DataFrame, Future[TagResult]]] = deque()
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
+        try:
+            for chunk in itertools.chain([first], chunks):
+                pending.append((chunk, pool.submit(_worker_tag, chunk[tcol].tolist(), kwargs)))
+                while len(pending) > 2 * n_workers:
+                    done_chunk, fut = pending.popleft()
+                    yield done_chunk, fut.result()
+            while pending:
+                done_chunk, fut = pending.popleft()
+                yield done_chunk, fut.result()
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+            _WORKER_MODEL = None
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(src: Path, enabled: bool) -> Any:
+    """A rich progress bar for files big enough to wait for (> ~2 MB)."""
+    try:
+        big = src.stat().st_size > 2_000_000
+    except OSError:
+        big = False
+    if not (enabled and big):
+        return _NoProgress()
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True)
+
+
+def tag_frame(model: ThemeModelDir, df: pd.DataFrame, *, text_column: str = "tekst", **kwargs: Any) -> pd.DataFrame:
+    """The Parquet/CSV-style output columns for a DataFrame (used by the pyfunc and Spark)."""
+    result = tag_texts(model, df[text_column].tolist(), **kwargs)
+    out = df.copy()
+    for name, values in result_columns(result, "table").items():
+        out[name] = values
+    return out

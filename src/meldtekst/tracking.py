@@ -1,0 +1,250 @@
+"""Everything MLflow: one run per training, the registry, and the pyfunc wrapper.
+
+Privacy rule: nothing here ever logs report text. Data is identified by file name,
+sha256, row counts and per-theme label counts; the pyfunc's input example is a
+synthetic sentence, not a row of the data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from meldtekst.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+SYNTHETIC_EXAMPLE = "Mijn dochter zit sinds de herfstvakantie thuis en de school dreigt met Veilig Thuis."
+_PACKAGES = ("scikit-learn", "numpy", "pandas", "spacy", "skops", "mlflow", "torch", "transformers")
+
+
+def tracking_uri() -> str:
+    """$MLFLOW_TRACKING_URI, else a local SQLite store, which supports the registry without a server."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def _mlflow() -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
+
+
+def package_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+class _Run:
+    """Thin handle over an active MLflow run (or a no-op when tracking is off)."""
+
+    def __init__(self, mlflow: Any | None) -> None:
+        self.mlflow = mlflow
+        self.run_id: str | None = None
+        if mlflow is not None:
+            self.run_id = mlflow.active_run().info.run_id
+
+    def log_data(self, path: Path, sha256: str, rows: int, train: Any, dev: Any, test: Any) -> None:
+        if self.mlflow is None:
+            return
+        mf = self.mlflow
+        mf.log_params({"data_file": path.name, "data_sha256": sha256, "data_rows": rows})
+        mf.set_tag("data_sha256", sha256)
+        metrics = {"data_rows": rows, "train_rows": len(train), "dev_rows": len(dev)}
+        if test is not None:
+            metrics["test_rows"] = len(test)
+        metrics.update({f"train_count_{t}": c for t, c in train.label_counts().items()})
+        mf.log_metrics(metrics)
+
+    def log_epoch(self, epoch: int, values: dict[str, float]) -> None:
+        if self.mlflow is not None:
+            self.mlflow.log_metrics({k: float(v) for k, v in values.items()}, step=epoch)
+
+    def log_result(self, meta: dict[str, Any], model_dir: Path) -> None:
+        if self.mlflow is None:
+            return
+        mf = self.mlflow
+        flat: dict[str, float] = {"train_seconds": meta["metrics"].get("train_seconds", 0.0)}
+        report: dict[str, Any] = {}
+        for split in ("dev", "test"):
+            m = meta["metrics"].get(split)
+            if not m:
+                continue
+            report[split] = m
+            flat[f"{split}_micro_f1"] = m["micro_f1"]
+            flat[f"{split}_macro_f1"] = m["macro_f1"]
+            for theme, pt in m["per_theme"].items():
+                for key in ("precision", "recall", "f1"):
+                    flat[f"{split}_{key}_{theme}"] = pt[key]
+        mf.log_metrics(flat)
+        mf.log_dict(meta["thresholds"], "thresholds.json")
+        mf.log_dict(report, "classification_report.json")
+        _log_f1_chart(mf, report)
+        mf.log_artifacts(str(model_dir), artifact_path="model_dir")
+
+
+def _log_f1_chart(mf: Any, report: dict[str, Any]) -> None:
+    if not report:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    split = "test" if "test" in report else "dev"
+    themes = list(report[split]["per_theme"])
+    fig, ax = plt.subplots(figsize=(7, 6))
+    for key, marker in (("precision", "o"), ("recall", "s"), ("f1", "D")):
+        ax.scatter([report[split]["per_theme"][t][key] for t in themes], themes, label=key, marker=marker)
+    ax.set_xlim(0, 1.02)
+    ax.set_title(f"per-theme P/R/F1 on {split}")
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    mf.log_figure(fig, f"per_theme_{split}.png")
+    plt.close(fig)
+
+
+@contextmanager
+def training_run(experiment: str | None, config: Any, *, enabled: bool = True) -> Iterator[_Run]:
+    """Open one MLflow run with the config, code and package versions as params/tags."""
+    if not enabled or experiment is None:
+        yield _Run(None)
+        return
+    from dataclasses import asdict
+
+    from meldtekst.codebook import load_codebook
+    from meldtekst.training import git_commit
+
+    mf = _mlflow()
+    mf.set_experiment(experiment)
+    with mf.start_run(run_name=f"{config.name}-{config.kind}"):
+        params = {k: v for k, v in asdict(config).items() if k != "model"}
+        params.update({f"model.{k}": v for k, v in config.model.items()})
+        mf.log_params({k: str(v)[:500] for k, v in params.items()})
+        mf.set_tags(
+            {
+                "git_commit": git_commit(),
+                "codebook_version": str(load_codebook().version),
+                "seed": str(config.seed),
+                **{f"version.{k}": v for k, v in package_versions().items()},
+            }
+        )
+        yield _Run(mf)
+
+
+# ---------------------------------------------------------------- pyfunc + registry
+
+
+def _pyfunc_class() -> type:
+    import mlflow.pyfunc
+
+    class MeldtekstModel(mlflow.pyfunc.PythonModel):
+        """A meldtekst model directory as an MLflow pyfunc: DataFrame with `tekst` in, theme columns out."""
+
+        def load_context(self, context: Any) -> None:
+            from meldtekst.models.store import load_model_dir
+
+            self.model = load_model_dir(context.artifacts["model_dir"])
+
+        def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
+            from meldtekst.tagging import tag_frame
+
+            params = params or {}
+            column = params.get("text_column", "tekst")
+            if column not in model_input.columns:
+                raise ModelError(f"pyfunc input has no text column '{column}'")
+            out = tag_frame(
+                self.model, model_input, text_column=column, threshold_scale=float(params.get("threshold_scale", 1.0))
+            )
+            return out.drop(columns=[c for c in model_input.columns])
+
+    return MeldtekstModel
+
+
+def log_pyfunc(model_dir: Path, artifact_path: str = "pyfunc") -> Any:
+    """Log ``model_dir`` as a pyfunc model in the active run, with a signature from a synthetic example."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from meldtekst.models.store import load_model_dir
+    from meldtekst.tagging import tag_frame
+
+    example = pd.DataFrame({"tekst": [SYNTHETIC_EXAMPLE]})
+    model = load_model_dir(model_dir)
+    output = tag_frame(model, example).drop(columns=["tekst"])
+    signature = infer_signature(example, output, params={"threshold_scale": 1.0, "text_column": "tekst"})
+    return mlflow.pyfunc.log_model(
+        name=artifact_path,
+        python_model=_pyfunc_class()(),
+        artifacts={"model_dir": str(model_dir)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=[f"meldtekst=={_own_version()}"],
+    )
+
+
+def _own_version() -> str:
+    import meldtekst
+
+    return meldtekst.__version__
+
+
+def register_model(model_dir: Path, name: str, run: _Run) -> str:
+    """Log the pyfunc in ``run`` and register it as a new version of ``name``; returns the version."""
+    mf = run.mlflow
+    if mf is None:
+        raise ModelError("registering needs MLflow tracking to be on")
+    info = log_pyfunc(model_dir)
+    mv = mf.register_model(info.model_uri, name)
+    log.info("registered %s version %s", name, mv.version)
+    return str(mv.version)
+
+
+def set_alias(name: str, alias: str, version: str) -> None:
+    from mlflow import MlflowClient
+
+    _mlflow()
+    try:
+        MlflowClient().set_registered_model_alias(name, alias, version)
+    except Exception as exc:
+        raise ModelError(f"cannot set alias '{alias}' on {name} v{version}: {str(exc).splitlines()[0]}") from None
+
+
+def list_registered() -> list[dict[str, Any]]:
+    from mlflow import MlflowClient
+
+    _mlflow()
+    out = []
+    try:
+        for rm in MlflowClient().search_registered_models():
+            for alias, version in (rm.aliases or {}).items():
+                out.append({"name": rm.name, "alias": alias, "version": version})
+            if not rm.aliases:
+                out.append({"name": rm.name, "alias": "", "version": rm.latest_versions[-1].version if rm.latest_versions else ""})
+    except Exception as exc:  # registry unreachable: list what we can
+        log.warning("model registry not available: %s", str(exc).splitlines()[0])
+    return out
+
+
+def load_registered_model(uri: str) -> Any:
+    """Resolve ``models:/NAME@ALIAS`` (or ``models:/NAME/VERSION``) to a loaded model directory."""
+    mf = _mlflow()
+    try:
+        pyfunc = mf.pyfunc.load_model(uri)
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"registry model '{uri}' cannot be loaded: {first}") from None
+    return pyfunc.unwrap_python_model().model

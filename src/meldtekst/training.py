@@ -1,0 +1,269 @@
+"""Config -> data -> fit -> thresholds -> metrics -> model directory (+ one MLflow run).
+
+A YAML config maps one to one onto `TrainConfig`, the way SetFit's
+`TrainingArguments` does, so a researcher can see every knob in one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
+from sklearn.base import clone
+
+import meldtekst
+from meldtekst.codebook import load_codebook
+from meldtekst.errors import InputError
+from meldtekst.evaluation import theme_metrics, tune_thresholds
+from meldtekst.models.linear import LinearThemeTagger
+from meldtekst.models.store import ThemeModelDir, save_model_dir
+from meldtekst.validate import LabelledData, load_labelled
+
+log = logging.getLogger(__name__)
+
+MIN_POSITIVES = 3
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run; saved with the model and logged to MLflow."""
+
+    kind: str = "linear"
+    name: str = "fast"
+    version: str = "1"
+    seed: int = 13
+    threshold_folds: int = 5
+    model: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("config file does not exist", path=path)
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        unknown = set(raw) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"unknown config key(s): {', '.join(sorted(unknown))}", path=path)
+        return cls(**raw)
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def git_commit() -> str:
+    try:
+        root = Path(meldtekst.__file__).resolve().parents[2]
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def split_data(data: LabelledData, seed: int) -> tuple[LabelledData, LabelledData, LabelledData | None]:
+    """Train/dev(/test) from a `split` column, or a stratified 85/15 train/dev split without one."""
+    if "split" in data.frame.columns:
+        split = data.frame["split"].astype(str).to_numpy()
+        train = data.subset(split == "train")
+        dev = data.subset(split == "dev")
+        test = data.subset(split == "test") if (split == "test").any() else None
+        if len(train) and len(dev):
+            return train, dev, test
+    splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.15, random_state=seed)
+    tr, dv = next(splitter.split(np.zeros(len(data)), data.y))
+    mask_tr = np.zeros(len(data), dtype=bool)
+    mask_tr[tr] = True
+    return data.subset(mask_tr), data.subset(~mask_tr), None
+
+
+def check_trainable(train: LabelledData, path: Path | None) -> None:
+    counts = train.label_counts()
+    few = [t for t, c in counts.items() if c < MIN_POSITIVES]
+    if few:
+        raise InputError(
+            f"too few positive reports to train theme(s) {', '.join(few)} "
+            f"(need >= {MIN_POSITIVES} in the training part, have {min(counts[t] for t in few)})",
+            path=path,
+            column="labels",
+        )
+
+
+def build_estimator(config: TrainConfig) -> Any:
+    if config.kind == "linear":
+        params = dict(config.model)
+        for key in ("word_ngrams", "char_ngrams"):
+            if key in params:
+                params[key] = tuple(params[key])
+        return LinearThemeTagger(random_state=config.seed, **params)
+    if config.kind == "transformer":
+        from meldtekst.models.transformer import TransformerThemeTagger
+
+        return TransformerThemeTagger(seed=config.seed, **config.model)
+    raise InputError(f"unknown model kind '{config.kind}' in config (use linear or transformer)")
+
+
+def oof_scores(estimator: Any, data: LabelledData, folds: int, seed: int) -> np.ndarray:
+    """Out-of-fold probabilities on the training part, for threshold tuning without a leak."""
+    scores = np.zeros(data.y.shape, dtype=float)
+    cv = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for tr, te in cv.split(np.zeros(len(data)), data.y):
+        est = clone(estimator).fit([data.texts[i] for i in tr], data.y[tr])
+        scores[te] = est.predict_proba([data.texts[i] for i in te])
+    return scores
+
+
+@dataclass
+class TrainResult:
+    model: ThemeModelDir
+    output: Path
+    metrics: dict[str, Any]
+    seconds: float
+    run_id: str | None = None
+
+
+def train(
+    data_path: str | Path,
+    config: TrainConfig,
+    output: str | Path,
+    *,
+    base_model: str | None = None,
+    experiment: str | None = "meldtekst",
+    register: str | None = None,
+    track: bool = True,
+    text_column: str = "tekst",
+    id_column: str = "id",
+) -> TrainResult:
+    """Train a model from a labelled file and write its directory; returns metrics as data."""
+    from meldtekst import tracking
+
+    data_path = Path(data_path)
+    np.random.seed(config.seed)
+    data = load_labelled(data_path, text_column=text_column, id_column=id_column)
+    train_part, dev, test = split_data(data, config.seed)
+    check_trainable(train_part, data_path)
+    if base_model is not None:
+        config.model["base_model"] = base_model
+    estimator = build_estimator(config)
+    cb = load_codebook()
+    data_hash = file_sha256(data_path)
+    with tracking.training_run(experiment, config, enabled=track) as run:
+        run.log_data(data_path, data_hash, len(data), train_part, dev, test)
+        start = time.perf_counter()
+        if config.kind == "linear" and config.threshold_folds > 1:
+            tuning_scores, tuning_y = oof_scores(estimator, train_part, config.threshold_folds, config.seed), train_part.y
+        else:
+            tuning_scores, tuning_y = None, None
+        fitted = clone(estimator)
+        if config.kind == "transformer":
+            fitted.fit(train_part.texts, train_part.y, dev_texts=dev.texts, dev_y=dev.y, callback=run.log_epoch)
+        else:
+            fitted.fit(train_part.texts, train_part.y)
+        if tuning_scores is None:
+            tuning_scores, tuning_y = fitted.predict_proba(dev.texts), dev.y
+        thresholds = tune_thresholds(tuning_y, tuning_scores)
+        seconds = time.perf_counter() - start
+        fitted.thresholds_ = thresholds
+        metrics: dict[str, Any] = {"train_seconds": round(seconds, 2)}
+        for name, part in (("dev", dev), ("test", test)):
+            if part is None or not len(part):
+                continue
+            pred = (fitted.predict_proba(part.texts) >= thresholds).astype(int)
+            metrics[name] = theme_metrics(part.y, pred, cb.ids)
+        meta = {
+            "kind": config.kind,
+            "name": config.name,
+            "version": config.version,
+            "description": config.description,
+            "codebook_version": cb.version,
+            "theme_ids": list(cb.ids),
+            "thresholds": {t: float(v) for t, v in zip(cb.ids, thresholds, strict=True)},
+            "review_band": 0.0,
+            "training_data": {
+                "file": data_path.name,
+                "sha256": data_hash,
+                "rows": len(data),
+                "train_rows": len(train_part),
+                "dev_rows": len(dev),
+                "test_rows": len(test) if test is not None else 0,
+                "label_counts_train": train_part.label_counts(),
+            },
+            "config": asdict(config),
+            "seed": config.seed,
+            "metrics": metrics,
+            "code_version": {"meldtekst": meldtekst.__version__, "git_commit": git_commit()},
+            "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        }
+        if dev is not None and len(dev):
+            meta["review_band"] = choose_review_band(fitted.predict_proba(dev.texts), dev.y, thresholds)
+        model = ThemeModelDir(path=None, estimator=fitted, meta=meta)
+        out = save_model_dir(model, output, card=model_card(meta))
+        run.log_result(meta, out)
+        run_id = run.run_id
+        if register and track:
+            tracking.register_model(out, register, run)
+    return TrainResult(model=model, output=out, metrics=metrics, seconds=seconds, run_id=run_id)
+
+
+def choose_review_band(scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray, target: float = 0.8) -> float:
+    """The narrowest band around the thresholds whose flagged reports hold ``target`` of dev errors."""
+    wrong = ((scores >= thresholds).astype(int) != y).any(axis=1)
+    if not wrong.any():
+        return 0.05
+    dist = np.abs(scores - thresholds).min(axis=1)
+    for band in np.arange(0.025, 0.5, 0.025):
+        if (wrong & (dist < band)).sum() >= target * wrong.sum():
+            return float(round(band, 3))
+    return 0.5
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    m = meta.get("metrics", {})
+    lines = [
+        f"# meldtekst model `{meta['name']}` v{meta['version']}",
+        "",
+        meta.get("description") or "Multi-label theme tagger for Dutch meldpunt reports.",
+        "",
+        f"- kind: `{meta['kind']}`; codebook v{meta['codebook_version']} ({len(meta['theme_ids'])} themes)",
+        f"- trained {meta['created']} on `{meta['training_data']['file']}` "
+        f"(sha256 `{meta['training_data']['sha256'][:12]}…`, {meta['training_data']['train_rows']} train / "
+        f"{meta['training_data']['dev_rows']} dev / {meta['training_data']['test_rows']} test reports), "
+        f"seed {meta['seed']}, code {meta['code_version']['git_commit'][:10]}",
+        f"- review band: ±{meta.get('review_band', 0)} around each theme's threshold",
+        "",
+        "## Intended use",
+        "Counting and routing reports to a parents' association's meldpunt. Scores are estimates: "
+        "check `needs_review` rows by hand, and quote per-theme F1 with every count.",
+        "The training corpus is fictitious and written for this project; real reports in other styles "
+        "will score lower than the figures below.",
+        "",
+        "## Metrics",
+    ]
+    for split in ("dev", "test"):
+        if split in m:
+            lines.append(f"**{split}**: micro-F1 {m[split]['micro_f1']:.3f}, macro-F1 {m[split]['macro_f1']:.3f}")
+    if "test" in m or "dev" in m:
+        split = "test" if "test" in m else "dev"
+        lines += ["", f"| theme | threshold | P | R | F1 | support ({split}) |", "|---|---|---|---|---|---|"]
+        for t in meta["theme_ids"]:
+            pt = m[split]["per_theme"][t]
+            lines.append(
+                f"| {t} | {meta['thresholds'][t]:.3f} | {pt['precision']:.2f} | {pt['recall']:.2f} | "
+                f"{pt['f1']:.2f} | {pt['support']} |"
+            )
+    return "\n".join(lines) + "\n"
