@@ -36,7 +36,6 @@ IMPLIES = {
     "vt_melding": ["sector_jeugdhulp_zorg"],
     "kinderbeschermingsmaatregel": ["sector_jeugdhulp_zorg"],
     "thuiszitter": ["sector_onderwijs"],
-    "schorsing_verwijdering": ["sector_onderwijs"],
     "leerplicht_handhaving": ["sector_onderwijs"],
 }
 
@@ -128,9 +127,7 @@ def main() -> int:
             }
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    per_split = {
-        s: {t: int(y[split == s, j].sum()) for j, t in enumerate(cb.ids)} for s in ("train", "dev", "test")
-    }
+    per_split = {s: {t: int(y[split == s, j].sum()) for j, t in enumerate(cb.ids)} for s in ("train", "dev", "test")}
     words = np.array([len(r["tekst"].split()) for r in kept])
     stats = {
         "reports": len(kept),

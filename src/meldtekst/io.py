@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import itertools
 import json
 import math
 import os
@@ -56,9 +58,7 @@ def table_format(path: Path) -> str:
         return "jsonl"
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    raise InputError(
-        f"unknown file type '{suffix or '(none)'}'; use one of .csv, .xlsx, .jsonl, .parquet", path=path
-    )
+    raise InputError(f"unknown file type '{suffix or '(none)'}'; use one of .csv, .xlsx, .jsonl, .parquet", path=path)
 
 
 def check_readable(path: Path) -> None:
@@ -101,14 +101,27 @@ def _looks_binary(text: str) -> bool:
 
 
 def _sniff_delimiter(text: str) -> str:
-    head = "\n".join(text.splitlines()[:50])
-    try:
-        return csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
-    except csv.Error:
-        first = text.splitlines()[0] if text else ""
-        counts = {d: first.count(d) for d in (";", "\t", ",")}
-        best = max(counts, key=lambda d: counts[d])
-        return best if counts[best] > 0 else ","
+    """The delimiter that splits the first records into the same number (> 1) of fields.
+
+    Parsing with the csv module for each candidate respects quoting, so commas or
+    tabs inside quoted report texts do not fool it the way character counts can.
+    """
+    lines = text.splitlines(keepends=True)[:200]
+    if len(lines) == 200:  # the sample may end mid-record; drop the tail
+        lines = lines[:-1]
+    best, best_fields = ",", 1
+    for delim in (";", "\t", ","):
+        try:
+            records = list(itertools.islice(csv.reader(io.StringIO("".join(lines)), delimiter=delim), 50))
+        except csv.Error:
+            continue
+        if not records:
+            continue
+        width = len(records[0])
+        consistent = all(len(r) == width for r in records[1:-1] if r)
+        if width > best_fields and consistent:
+            best, best_fields = delim, width
+    return best
 
 
 _PANDAS_LINE = re.compile(r"line (\d+)")
@@ -385,7 +398,7 @@ class TableWriter:
             if self.fmt == "xlsx":
                 if len(df) > 1_048_575:
                     raise InputError("too many rows for one Excel sheet; write .csv or .parquet", path=self.path)
-                df.to_excel(self._tmp, index=False, engine="openpyxl")
+                _to_xlsx(df, self._tmp)
             else:
                 _to_parquet(df, self._tmp)
         os.replace(self._tmp, self.path)
@@ -403,6 +416,32 @@ class TableWriter:
             if self._tmp is not None:
                 with suppress(FileNotFoundError):
                     self._tmp.unlink()
+
+
+def _to_xlsx(df: pd.DataFrame, path: Path) -> None:
+    """Write with openpyxl directly: text that starts with '=' stays text, never becomes a formula
+    (which would lose the value and let a report inject formulas into a staff member's Excel)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("meldingen")
+    ws.append([str(c) for c in df.columns])
+    for values in df.itertuples(index=False, name=None):
+        row = []
+        for v in values:
+            v = _jsonable(v)
+            if isinstance(v, (list, dict)):
+                v = json.dumps(v, ensure_ascii=False)
+            if isinstance(v, str):
+                cell = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", v))
+                cell.data_type = "s"
+                row.append(cell)
+            else:
+                row.append(v)
+        ws.append(row)
+    wb.save(path)
 
 
 def _to_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -66,9 +66,7 @@ def tag_texts(
     thresholds = np.clip(model.thresholds * threshold_scale, 0.0, 1.0)
     assigned = (scores >= thresholds) & ~empty[:, None]
     band = model.review_band if review_band is None else review_band
-    needs_review = (
-        (np.abs(scores - thresholds) < band).any(axis=1) & ~empty if band > 0 else np.zeros(n, dtype=bool)
-    )
+    needs_review = (np.abs(scores - thresholds) < band).any(axis=1) & ~empty if band > 0 else np.zeros(n, dtype=bool)
     evidence = find_evidence(model, texts, assigned) if with_evidence else [{} for _ in texts]
     return TagResult(model.theme_ids, scores, assigned, evidence, needs_review, empty)
 
@@ -111,9 +109,7 @@ def result_columns(result: TagResult, fmt: str) -> dict[str, list[Any]]:
     cols: dict[str, list[Any]] = {}
     if fmt == "jsonl":
         cols["themes"] = themes
-        cols["scores"] = [
-            {t: round(float(s), 4) for t, s in zip(ids, row, strict=True)} for row in result.scores
-        ]
+        cols["scores"] = [{t: round(float(s), 4) for t, s in zip(ids, row, strict=True)} for row in result.scores]
         cols["evidence"] = result.evidence
         cols["needs_review"] = [bool(v) for v in result.needs_review]
         return cols
@@ -202,8 +198,17 @@ def tag_file(
     bar = _progress(src, progress)
     with bar as task_progress, TableWriter(dst) as writer:
         task = task_progress.add_task("tagging", total=None) if task_progress else None
-        for chunk, result in _scored_chunks(chunks, model, text_column, src, info, writer, workers,
-                                            threshold_scale=threshold_scale, with_evidence=with_evidence):
+        for chunk, result in _scored_chunks(
+            chunks,
+            model,
+            text_column,
+            src,
+            info,
+            writer,
+            workers,
+            threshold_scale=threshold_scale,
+            with_evidence=with_evidence,
+        ):
             if id_column in chunk.columns:
                 seen_ids.update(as_text(v) for v in chunk[id_column])
             out = chunk.copy()

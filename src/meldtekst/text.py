@@ -11,6 +11,7 @@ and pins pandas/numpy versions that conflict with this project's.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ def sentences(text: str, *, max_chars: int = 600) -> list[Sentence]:
         return []
     out: list[Sentence] = []
     bounds = [0] + [m.start() + 1 for m in _BULLET.finditer(text)] + [len(text)]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         block = text[a:b]
         if not block.strip():
             continue

@@ -233,7 +233,13 @@ def list_registered() -> list[dict[str, Any]]:
             for alias, version in (rm.aliases or {}).items():
                 out.append({"name": rm.name, "alias": alias, "version": version})
             if not rm.aliases:
-                out.append({"name": rm.name, "alias": "", "version": rm.latest_versions[-1].version if rm.latest_versions else ""})
+                out.append(
+                    {
+                        "name": rm.name,
+                        "alias": "",
+                        "version": rm.latest_versions[-1].version if rm.latest_versions else "",
+                    }
+                )
     except Exception as exc:  # registry unreachable: list what we can
         log.warning("model registry not available: %s", str(exc).splitlines()[0])
     return out

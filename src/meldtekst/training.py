@@ -86,7 +86,7 @@ def split_data(data: LabelledData, seed: int) -> tuple[LabelledData, LabelledDat
         if len(train) and len(dev):
             return train, dev, test
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.15, random_state=seed)
-    tr, dv = next(splitter.split(np.zeros(len(data)), data.y))
+    tr, _dv = next(splitter.split(np.zeros(len(data)), data.y))
     mask_tr = np.zeros(len(data), dtype=bool)
     mask_tr[tr] = True
     return data.subset(mask_tr), data.subset(~mask_tr), None
@@ -166,7 +166,10 @@ def train(
         run.log_data(data_path, data_hash, len(data), train_part, dev, test)
         start = time.perf_counter()
         if config.kind == "linear" and config.threshold_folds > 1:
-            tuning_scores, tuning_y = oof_scores(estimator, train_part, config.threshold_folds, config.seed), train_part.y
+            tuning_scores, tuning_y = (
+                oof_scores(estimator, train_part, config.threshold_folds, config.seed),
+                train_part.y,
+            )
         else:
             tuning_scores, tuning_y = None, None
         fitted = clone(estimator)

@@ -64,14 +64,15 @@ def parse_labels(
         text = value.strip()
         if fmt == "jsonl":
             raise InputError(
-                "labels must be a JSON list like [\"thuiszitter\"], not a string", path=path, row=row, column=column
+                'labels must be a JSON list like ["thuiszitter"], not a string', path=path, row=row, column=column
             )
         if text.startswith("["):
             try:
                 value = json.loads(text)
             except json.JSONDecodeError:
-                raise InputError("labels look like a list but are not valid JSON", path=path, row=row,
-                                 column=column) from None
+                raise InputError(
+                    "labels look like a list but are not valid JSON", path=path, row=row, column=column
+                ) from None
         else:
             value = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 
 import typer
 from rich.console import Console
@@ -13,7 +13,7 @@ from meldtekst.cli._app import app
 from meldtekst.codebook import load_codebook
 
 
-class CodebookFormat(str, Enum):
+class CodebookFormat(StrEnum):
     table = "table"
     json = "json"
 

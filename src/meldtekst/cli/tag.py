@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from meldtekst.cli._app import app
+from meldtekst.io import check_readable, table_format
 from meldtekst.models.store import load_model
 from meldtekst.tagging import tag_file
 
@@ -27,6 +28,8 @@ def tag_cli(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Tag every report in INPUT with themes and write them to OUTPUT (every row, in order)."""
+    check_readable(input_path)  # a wrong path should fail before a model is loaded
+    table_format(output)
     loaded = load_model(model)
     summary = tag_file(
         input_path,

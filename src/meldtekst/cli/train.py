@@ -30,13 +30,14 @@ def train_cli(
     from meldtekst.models.store import models_home
 
     out = output or models_home() / cfg.name
-    result = train(data, cfg, out, base_model=base_model, experiment=experiment, register=register,
-                   track=not no_track)
+    result = train(data, cfg, out, base_model=base_model, experiment=experiment, register=register, track=not no_track)
     console = Console(stderr=True)
     for split in ("dev", "test"):
         m = result.metrics.get(split)
         if m:
             console.print(f"{split}: micro-F1 {m['micro_f1']:.3f}  macro-F1 {m['macro_f1']:.3f}")
-    console.print(f"model written to {result.output} in {result.seconds:.1f}s"
-                  + (f" (MLflow run {result.run_id})" if result.run_id else ""))
+    console.print(
+        f"model written to {result.output} in {result.seconds:.1f}s"
+        + (f" (MLflow run {result.run_id})" if result.run_id else "")
+    )
     typer.echo(json.dumps({"output": str(result.output), "run_id": result.run_id}))

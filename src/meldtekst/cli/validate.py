@@ -42,9 +42,7 @@ def _print_summary(report) -> None:  # type: ignore[no-untyped-def]
     console.print(f"columns: {', '.join(report.columns)}")
     console.print(f"empty texts: {report.empty_texts}; duplicate ids: {len(report.duplicate_ids)}")
     if lengths:
-        console.print(
-            "words per text: min {min}, median {median:.0f}, p75 {p75:.0f}, max {max}".format(**lengths)
-        )
+        console.print("words per text: min {min}, median {median:.0f}, p75 {p75:.0f}, max {max}".format(**lengths))
     if report.labelled:
         table = Table(title="reports per theme")
         table.add_column("theme")

@@ -1,0 +1,70 @@
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meldtekst.errors import InputError
+from meldtekst.models.store import load_model_dir
+from meldtekst.training import TrainConfig, train
+
+
+def test_model_dir_contents(tiny_model):
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {"meta.json", "model.skops", "README.md"} <= names
+    meta = json.loads((tiny_model / "meta.json").read_text())
+    assert meta["codebook_version"] == 1 and len(meta["thresholds"]) == 22
+    assert len(meta["training_data"]["sha256"]) == 64
+    assert "dev" in meta["metrics"] and "test" in meta["metrics"]
+
+
+def test_same_data_and_seed_same_predictions(tmp_path, small_labelled, tiny_model, corpus_rows):
+    cfg = TrainConfig(name="tiny", threshold_folds=2, model={"char_ngrams": [3, 4], "min_df": 2})
+    out = train(small_labelled, cfg, tmp_path / "again", track=False).output
+    texts = [r["tekst"] for r in corpus_rows[:30]]
+    a, b = load_model_dir(tiny_model), load_model_dir(out)
+    np.testing.assert_allclose(a.predict_proba(texts), b.predict_proba(texts))
+    assert a.meta["thresholds"] == b.meta["thresholds"]
+
+
+def test_too_few_positives(tmp_path):
+    p = tmp_path / "few.jsonl"
+    rows = [{"id": str(i), "tekst": f"tekst nummer {i}", "labels": ["autisme"] if i % 2 else []} for i in range(40)]
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError, match="too few positive"):
+        train(p, TrainConfig(threshold_folds=2), tmp_path / "m", track=False)
+
+
+def test_mlflow_run_has_no_report_text(tmp_path, small_labelled, monkeypatch):
+    canary = "KANARIEPIET7Q3Z"
+    rows = [json.loads(line) for line in small_labelled.read_text().splitlines()]
+    rows[0]["tekst"] += f" {canary} woonde in Valkenmoer."
+    data = tmp_path / "canary.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "store"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}.db")
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{store}.db")
+    exp = mlflow.create_experiment("canary", artifact_location=str(store / "artifacts"))
+    assert exp
+    cfg = TrainConfig(name="canary", threshold_folds=2, model={"char_ngrams": [3, 4]})
+    result = train(data, cfg, tmp_path / "m", experiment="canary")
+    assert result.run_id
+    run = mlflow.get_run(result.run_id)
+    assert run.data.params["data_sha256"] == run.data.tags["data_sha256"]
+    assert "test_macro_f1" in run.data.metrics and "train_count_autisme" in run.data.metrics
+    found = []
+    for path in [Path(f"{store}.db"), *store.rglob("*")]:
+        if path.is_file():
+            blobs = [path.read_bytes()]
+            if zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as z:
+                    blobs += [z.read(n) for n in z.namelist()]
+            if any(canary.encode() in b or canary.lower().encode() in b for b in blobs):
+                found.append(path)
+    assert not found, found
+    assert os.listdir(store / "artifacts")
