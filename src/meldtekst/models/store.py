@@ -70,14 +70,31 @@ class ThemeModelDir:
         return np.asarray(self.estimator.predict_proba(list(texts)), dtype=float)
 
 
-# kind -> (save weights, load weights)
+# kind -> (save weights, load weights); kinds in _KIND_MODULES register themselves on import,
+# so heavy dependencies (torch) load only when such a model is used.
 _SAVERS: dict[str, Callable[[Any, Path], None]] = {}
 _LOADERS: dict[str, Callable[[Path], Any]] = {}
+_KIND_MODULES = {
+    "transformer": "meldtekst.models.transformer",
+    "encoder": "meldtekst.models.encoder",
+}
 
 
 def register_kind(kind: str, saver: Callable[[Any, Path], None], loader: Callable[[Path], Any]) -> None:
     _SAVERS[kind] = saver
     _LOADERS[kind] = loader
+
+
+def _ensure_kind(kind: str) -> None:
+    if kind not in _LOADERS and kind in _KIND_MODULES:
+        import importlib
+
+        try:
+            importlib.import_module(_KIND_MODULES[kind])
+        except ImportError as exc:
+            raise ModelError(
+                f"model kind '{kind}' needs extra packages ({exc.name}); install with: pip install -e '.[transformer]'"
+            ) from None
 
 
 def _save_skops(estimator: Any, path: Path) -> None:
@@ -111,6 +128,7 @@ def save_model_dir(model: ThemeModelDir, path: str | Path, *, card: str | None =
     """Write the directory atomically: build it beside ``path``, then swap it in."""
     path = Path(path)
     kind = model.meta["kind"]
+    _ensure_kind(kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -162,6 +180,7 @@ def read_meta(path: Path) -> dict[str, Any]:
         )
     if tuple(meta["theme_ids"]) != cb.ids:
         raise ModelError(f"{path}: model themes differ from the codebook's; retrain it")
+    _ensure_kind(meta["kind"])
     if meta["kind"] not in _LOADERS:
         raise ModelError(f"{path}: unknown model kind '{meta['kind']}'")
     return meta
