@@ -40,6 +40,41 @@ IMPLIES = {
 }
 
 
+def replace_section(name: str, markdown: str, path: Path = DATA / "README.md") -> None:
+    """Put generated tables between <!-- name:start --> and <!-- name:end --> in the datasheet."""
+    text = path.read_text(encoding="utf-8")
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    a, b = text.index(start) + len(start), text.index(end)
+    path.write_text(text[:a] + "\n" + markdown.strip() + "\n" + text[b:], encoding="utf-8")
+
+
+def stats_markdown(stats: dict, theme_ids: tuple[str, ...]) -> str:
+    sp = stats["split_sizes"]
+    lines = [
+        "## Composition",
+        "",
+        f"{stats['reports']} reports (train {sp['train']} / dev {sp['dev']} / test {sp['test']}); "
+        f"{stats['no_theme']} without any theme; {stats['labels_per_report_mean']} themes per report on average.",
+        f"Words per report: min {stats['words']['min']}, median {stats['words']['median']:.0f}, "
+        f"90th percentile {stats['words']['p90']:.0f}, max {stats['words']['max']}.",
+        "Writers: " + ", ".join(f"{k} {v}" for k, v in sorted(stats["writers"].items())) + ". "
+        "Roles: " + ", ".join(f"{k} {v}" for k, v in stats["roles"].items()) + ". "
+        "Years: " + ", ".join(f"{k} {v}" for k, v in stats["years"].items()) + ".",
+        f"Duplicates dropped: {stats['dropped_exact_duplicates']} exact, {stats['dropped_shared_sentence']} "
+        f"sharing a sentence, {len(stats['dropped_near_duplicates'])} near duplicates; highest remaining "
+        f"nearest-neighbour cosine {stats['max_nearest_neighbour_cosine_after']}.",
+        "",
+        "| theme | total | train | dev | test |",
+        "|---|---|---|---|---|",
+    ]
+    pts = stats["per_theme_per_split"]
+    for t in theme_ids:
+        lines.append(
+            f"| {t} | {stats['per_theme_total'][t]} | {pts['train'][t]} | {pts['dev'][t]} | {pts['test'][t]} |"
+        )
+    return "\n".join(lines)
+
+
 def split_sentences(text: str) -> list[str]:
     parts = re.split(r"(?<=[.!?])\s+|\n+", text)
     return [" ".join(p.lower().split()) for p in parts if len(p.split()) >= SENTENCE_MIN_WORDS]
@@ -155,6 +190,7 @@ def main() -> int:
         "sha256": hashlib.sha256(out_path.read_bytes()).hexdigest(),
     }
     (DATA / "corpus_stats.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False) + "\n")
+    replace_section("stats", stats_markdown(stats, cb.ids))
     low = {s: [t for t, c in per_split[s].items() if c < 8] for s in ("dev", "test")}
     print(json.dumps({k: stats[k] for k in ("reports", "split_sizes", "no_theme", "writers")}, indent=1))
     if any(low.values()):

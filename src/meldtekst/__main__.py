@@ -1,0 +1,5 @@
+"""`python -m meldtekst` runs the CLI."""
+
+from meldtekst.cli import main
+
+main()
