@@ -80,8 +80,42 @@ def split_sentences(text: str) -> list[str]:
     return [" ".join(p.lower().split()) for p in parts if len(p.split()) >= SENTENCE_MIN_WORDS]
 
 
+def adjudicated_labels() -> dict[str, list[str]]:
+    """Final labels decided in adjudication (agreement study and corpus-wide rule passes),
+    from data/agreement/adjudicated*.jsonl, later files winning."""
+    out: dict[str, list[str]] = {}
+    for path in sorted((DATA / "agreement").glob("adjudicated*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out[row["bron_id"]] = row["labels"]
+    return out
+
+
+def assign_splits(kept: list[dict], y: np.ndarray) -> np.ndarray:
+    """The fixed split: reports already in data/meldingen.jsonl keep theirs (so relabelling never
+    reshuffles train/dev/test); only a first build stratifies from scratch."""
+    previous: dict[str, str] = {}
+    corpus = DATA / "meldingen.jsonl"
+    if corpus.is_file():
+        for line in corpus.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            previous[row["bron_id"]] = row["split"]
+    if previous and all(r["id"] in previous for r in kept):
+        return np.array([previous[r["id"]] for r in kept], dtype=object)
+    split = np.array(["train"] * len(kept), dtype=object)
+    outer = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.30, random_state=SEED)
+    _, rest = next(outer.split(np.zeros(len(kept)), y))
+    inner = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.50, random_state=SEED)
+    dev_i, test_i = next(inner.split(np.zeros(len(rest)), y[rest]))
+    split[rest[dev_i]] = "dev"
+    split[rest[test_i]] = "test"
+    return split
+
+
 def main() -> int:
     cb = load_codebook()
+    overrides = adjudicated_labels()
     records: list[dict] = []
     for path in sorted(RAW.glob("writer_*.jsonl")):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -96,7 +130,8 @@ def main() -> int:
             if unknown or not str(rec.get("tekst", "")).strip():
                 print(f"{path.name} row {n}: unknown labels {unknown} or empty text; skipped", file=sys.stderr)
                 continue
-            labels = set(rec["labels"])
+            labels = set(overrides.get(rec["id"], rec["labels"]))
+            rec["labels_writer"] = cb.order(rec["labels"])
             for theme, implied in IMPLIES.items():
                 if theme in labels:
                     labels.update(implied)
@@ -139,13 +174,7 @@ def main() -> int:
     # stable order: by writer id; final ids M-0001..
     kept.sort(key=lambda r: r["id"])
     y = np.array([[int(t in r["labels"]) for t in cb.ids] for r in kept])
-    split = np.array(["train"] * len(kept), dtype=object)
-    outer = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.30, random_state=SEED)
-    _, rest = next(outer.split(np.zeros(len(kept)), y))
-    inner = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.50, random_state=SEED)
-    dev_i, test_i = next(inner.split(np.zeros(len(rest)), y[rest]))
-    split[rest[dev_i]] = "dev"
-    split[rest[test_i]] = "test"
+    split = assign_splits(kept, y)
 
     out_path = DATA / "meldingen.jsonl"
     with out_path.open("w", encoding="utf-8") as fh:
@@ -166,6 +195,8 @@ def main() -> int:
     words = np.array([len(r["tekst"].split()) for r in kept])
     stats = {
         "reports": len(kept),
+        "adjudicated_reports": sum(1 for r in kept if r["id"] in overrides),
+        "adjudicated_label_changes": sum(1 for r in kept if r["labels"] != r["labels_writer"]),
         "read": len(records),
         "dropped_exact_duplicates": len(records) - len(unique),
         "dropped_shared_sentence": len(drop_ids),

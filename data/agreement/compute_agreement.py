@@ -1,4 +1,4 @@
-"""Agreement between the corpus labels (annotator A, the writers) and an independent second
+"""Agreement between the writers' labels (annotator A, before adjudication) and an independent second
 annotator B who saw only ANNOTATION_GUIDE.md and the texts (data/agreement/blind_sample.jsonl).
 
 Only reports whose text B saw is identical to the final corpus text are compared (writers
@@ -22,11 +22,21 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from build_corpus import IMPLIES
+
     cb = load_codebook()
+    # A = the writers' own labels (before adjudication) with the guide's conventions applied
     corpus = {}
-    for line in (HERE.parent / "meldingen.jsonl").read_text(encoding="utf-8").splitlines():
-        r = json.loads(line)
-        corpus[r["bron_id"]] = r
+    for path in sorted((HERE.parent / "raw").glob("writer_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            labels = set(r["labels"])
+            for theme, implied in IMPLIES.items():
+                if theme in labels:
+                    labels.update(implied)
+            r["labels"] = sorted(labels)
+            corpus[r["id"]] = r
     blind = {
         json.loads(x)["id"]: json.loads(x)["tekst"] for x in (HERE / "blind_sample.jsonl").read_text().splitlines()
     }
@@ -57,7 +67,6 @@ def main() -> None:
         "per_theme": per_theme,
     }
     (HERE / "agreement.json").write_text(json.dumps(out, indent=2) + "\n")
-    sys.path.insert(0, str(HERE.parent))
     from build_corpus import replace_section
 
     lines = [
