@@ -25,6 +25,7 @@ def tag_cli(
         1.0, "--threshold-scale", help="Multiply every theme's threshold: < 1 tags more, > 1 tags fewer."
     ),
     no_evidence: bool = typer.Option(False, "--no-evidence", help="Skip evidence sentences (faster)."),
+    workers: int = typer.Option(None, "--workers", help="Processes for large files (default: CPU cores, max 4)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Tag every report in INPUT with themes and write them to OUTPUT (every row, in order)."""
@@ -41,6 +42,7 @@ def tag_cli(
         threshold_scale=threshold_scale,
         with_evidence=not no_evidence,
         progress=not quiet,
+        workers=workers,
     )
     for warning in summary.warnings:
         typer.echo(f"Warning: {warning}", err=True)
