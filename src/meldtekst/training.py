@@ -111,9 +111,17 @@ def build_estimator(config: TrainConfig) -> Any:
             if key in params:
                 params[key] = tuple(params[key])
         return LinearThemeTagger(random_state=config.seed, **params)
+    if config.kind == "encoder":
+        from meldtekst.models.encoder import EncoderThemeTagger
+
+        return EncoderThemeTagger(random_state=config.seed, **config.model)
     if config.kind == "transformer":
         from meldtekst.models.transformer import TransformerThemeTagger
 
+        allowed = set(TransformerThemeTagger._get_param_names()) - {"seed"}  # the seed is the config's own
+        unknown = set(config.model) - allowed
+        if unknown:
+            raise InputError(f"unknown transformer model parameter(s) in config: {', '.join(sorted(unknown))}")
         return TransformerThemeTagger(seed=config.seed, **config.model)
     raise InputError(f"unknown model kind '{config.kind}' in config (use linear or transformer)")
 
@@ -135,6 +143,7 @@ class TrainResult:
     metrics: dict[str, Any]
     seconds: float
     run_id: str | None = None
+    registered_version: str | None = None
 
 
 def train(
@@ -165,7 +174,7 @@ def train(
     with tracking.training_run(experiment, config, enabled=track) as run:
         run.log_data(data_path, data_hash, len(data), train_part, dev, test)
         start = time.perf_counter()
-        if config.kind == "linear" and config.threshold_folds > 1:
+        if config.kind in ("linear", "encoder") and config.threshold_folds > 1:
             tuning_scores, tuning_y = (
                 oof_scores(estimator, train_part, config.threshold_folds, config.seed),
                 train_part.y,
@@ -177,8 +186,10 @@ def train(
             fitted.fit(train_part.texts, train_part.y, dev_texts=dev.texts, dev_y=dev.y, callback=run.log_epoch)
         else:
             fitted.fit(train_part.texts, train_part.y)
+        dev_scores = None  # scored once when thresholds come from dev (a transformer pass is slow on CPU)
         if tuning_scores is None:
             tuning_scores, tuning_y = fitted.predict_proba(dev.texts), dev.y
+            dev_scores = tuning_scores
         thresholds = tune_thresholds(tuning_y, tuning_scores)
         seconds = time.perf_counter() - start
         fitted.thresholds_ = thresholds
@@ -186,7 +197,8 @@ def train(
         for name, part in (("dev", dev), ("test", test)):
             if part is None or not len(part):
                 continue
-            pred = (fitted.predict_proba(part.texts) >= thresholds).astype(int)
+            scores = dev_scores if name == "dev" and dev_scores is not None else fitted.predict_proba(part.texts)
+            pred = (scores >= thresholds).astype(int)
             metrics[name] = theme_metrics(part.y, pred, cb.ids)
         meta = {
             "kind": config.kind,
@@ -212,15 +224,19 @@ def train(
             "code_version": {"meldtekst": meldtekst.__version__, "git_commit": git_commit()},
             "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
+        if getattr(fitted, "history_", None) is not None:  # transformer: per-epoch curve and the kept epoch
+            meta["epochs"] = {"best": fitted.best_epoch_, "history": fitted.history_}
         if dev is not None and len(dev):
-            meta["review_band"] = choose_review_band(fitted.predict_proba(dev.texts), dev.y, thresholds)
+            scores = dev_scores if dev_scores is not None else fitted.predict_proba(dev.texts)
+            meta["review_band"] = choose_review_band(scores, dev.y, thresholds)
         model = ThemeModelDir(path=None, estimator=fitted, meta=meta)
         out = save_model_dir(model, output, card=model_card(meta))
         run.log_result(meta, out)
         run_id = run.run_id
-        if register and track:
-            tracking.register_model(out, register, run)
-    return TrainResult(model=model, output=out, metrics=metrics, seconds=seconds, run_id=run_id)
+        registered = tracking.register_model(out, register, run) if register and track else None
+    return TrainResult(
+        model=model, output=out, metrics=metrics, seconds=seconds, run_id=run_id, registered_version=registered
+    )
 
 
 def choose_review_band(scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray, target: float = 0.8) -> float:
@@ -248,6 +264,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"{meta['training_data']['dev_rows']} dev / {meta['training_data']['test_rows']} test reports), "
         f"seed {meta['seed']}, code {meta['code_version']['git_commit'][:10]}",
         f"- review band: ±{meta.get('review_band', 0)} around each theme's threshold",
+        *_transformer_card_lines(meta),
         "",
         "## Intended use",
         "Counting and routing reports to a parents' association's meldpunt. Scores are estimates: "
@@ -270,3 +287,18 @@ def model_card(meta: dict[str, Any]) -> str:
                 f"{pt['f1']:.2f} | {pt['support']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _transformer_card_lines(meta: dict[str, Any]) -> list[str]:
+    """Base model, windows and the kept epoch: what a fine-tuned model's figures depend on."""
+    if meta.get("kind") != "transformer":
+        return []
+    from meldtekst.models.transformer import TransformerThemeTagger
+
+    model = TransformerThemeTagger().get_params() | meta.get("config", {}).get("model", {})
+    epochs = meta.get("epochs") or {}
+    ran = len(epochs.get("history") or [])
+    return [
+        f"- base model `{model['base_model']}`, windows of {model['max_length']} tokens "
+        f"(overlap {model['stride']}), max-pooled over a report; kept epoch {epochs.get('best')} of {ran}"
+    ]
