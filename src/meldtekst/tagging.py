@@ -42,6 +42,7 @@ class TagResult:
     evidence: list[dict[str, str]]
     needs_review: np.ndarray  # n bool
     empty: np.ndarray  # n bool
+    explanations: list[dict[str, list[dict[str, Any]]]] | None = None  # with explain > 0 only
 
     def themes(self, i: int) -> list[str]:
         return [t for t, a in zip(self.theme_ids, self.assigned[i], strict=True) if a]
@@ -54,8 +55,10 @@ def tag_texts(
     threshold_scale: float = 1.0,
     with_evidence: bool = True,
     review_band: float | None = None,
+    explain: int = 0,
 ) -> TagResult:
-    """Score texts, apply per-theme thresholds (times ``threshold_scale``), find evidence."""
+    """Score texts, apply per-theme thresholds (times ``threshold_scale``), find evidence;
+    with ``explain`` > 0 also the top ``explain`` spans per assigned theme (meldtekst.explain)."""
     texts = [as_text(t) for t in texts]
     n, k = len(texts), len(model.theme_ids)
     empty = np.array([not t.strip() for t in texts], dtype=bool)
@@ -80,7 +83,12 @@ def tag_texts(
         evidence = _evidence_from_sentences(model.theme_ids, n, assigned, *sentence_scores)
     else:
         evidence = find_evidence(model, texts, assigned)
-    return TagResult(model.theme_ids, scores, assigned, evidence, needs_review, empty)
+    explanations = None
+    if explain > 0:
+        from meldtekst.explain import explain_texts
+
+        explanations = explain_texts(model, texts, assigned, k=explain)
+    return TagResult(model.theme_ids, scores, assigned, evidence, needs_review, empty, explanations)
 
 
 def find_evidence(model: ThemeModelDir, texts: Sequence[str], assigned: np.ndarray) -> list[dict[str, str]]:
@@ -141,6 +149,8 @@ def result_columns(result: TagResult, fmt: str) -> dict[str, list[Any]]:
         cols["scores"] = [{t: round(float(s), 4) for t, s in zip(ids, row, strict=True)} for row in result.scores]
         cols["evidence"] = result.evidence
         cols["needs_review"] = [bool(v) for v in result.needs_review]
+        if result.explanations is not None:
+            cols["explanations"] = result.explanations
         return cols
     for j, t in enumerate(ids):
         cols[t] = result.assigned[:, j].astype(int).tolist()
@@ -149,6 +159,10 @@ def result_columns(result: TagResult, fmt: str) -> dict[str, list[Any]]:
         cols[f"score_{t}"] = np.round(result.scores[:, j], 4).tolist()
     cols["evidence"] = [" | ".join(f"{t}: {s}" for t, s in ev.items()) for ev in result.evidence]
     cols["needs_review"] = [int(v) for v in result.needs_review]
+    if result.explanations is not None:
+        from meldtekst.explain import format_uitleg
+
+        cols["uitleg"] = [format_uitleg(e) for e in result.explanations]
     return cols
 
 
@@ -206,6 +220,7 @@ def tag_file(
     with_evidence: bool = True,
     progress: bool = False,
     workers: int | None = None,
+    explain: int = 0,
 ) -> TagSummary:
     """Stream ``input_path`` through ``model`` into ``output_path`` chunk by chunk.
 
@@ -237,6 +252,7 @@ def tag_file(
             workers,
             threshold_scale=threshold_scale,
             with_evidence=with_evidence,
+            explain=explain,
         ):
             if id_column in chunk.columns:
                 seen_ids.update(as_text(v) for v in chunk[id_column])
@@ -295,6 +311,8 @@ def _scored_chunks(
     global _WORKER_MODEL
     first = next(chunks)
     tcol = _check_columns(first, model, text_column, src)
+    if kwargs.get("explain") and {"explanations", "uitleg"} & {str(c) for c in first.columns}:
+        raise InputError("input already has an 'explanations' or 'uitleg' column; tag the original file", path=src)
     if info.fmt == "csv" and info.delimiter:
         writer.delimiter = info.delimiter
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 4)

@@ -70,8 +70,14 @@ class _Run:
         mf.log_metrics(metrics)
 
     def log_epoch(self, epoch: int, values: dict[str, float]) -> None:
+        """Per-epoch curves as ``epoch/<name>`` at step ``epoch``.
+
+        The prefix keeps them apart from the final ``dev_macro_f1`` etc. of ``log_result``:
+        MLflow shows a key's value at its highest step, so a shared name would show the
+        last epoch's figure instead of the saved model's.
+        """
         if self.mlflow is not None:
-            self.mlflow.log_metrics({k: float(v) for k, v in values.items()}, step=epoch)
+            self.mlflow.log_metrics({f"epoch/{k}": float(v) for k, v in values.items()}, step=epoch)
 
     def log_result(self, meta: dict[str, Any], model_dir: Path) -> None:
         if self.mlflow is None:
@@ -89,6 +95,8 @@ class _Run:
             for theme, pt in m["per_theme"].items():
                 for key in ("precision", "recall", "f1"):
                     flat[f"{split}_{key}_{theme}"] = pt[key]
+        if meta.get("epochs", {}).get("best") is not None:
+            flat["best_epoch"] = meta["epochs"]["best"]
         mf.log_metrics(flat)
         mf.log_dict(meta["thresholds"], "thresholds.json")
         mf.log_dict(report, "classification_report.json")
@@ -192,8 +200,14 @@ def log_pyfunc(model_dir: Path, artifact_path: str = "pyfunc") -> Any:
         artifacts={"model_dir": str(model_dir)},
         signature=signature,
         input_example=example,
-        pip_requirements=[f"meldtekst=={_own_version()}"],
+        pip_requirements=[_requirement(model.meta.get("kind", "linear"))],
     )
+
+
+def _requirement(kind: str) -> str:
+    """meldtekst itself, with the ``transformer`` extra (torch, transformers) for models that need it."""
+    extra = "[transformer]" if kind in ("transformer", "encoder") else ""
+    return f"meldtekst{extra}=={_own_version()}"
 
 
 def _own_version() -> str:
@@ -243,6 +257,60 @@ def list_registered() -> list[dict[str, Any]]:
     except Exception as exc:  # registry unreachable: list what we can
         log.warning("model registry not available: %s", str(exc).splitlines()[0])
     return out
+
+
+def list_model_versions(name: str | None = None) -> list[dict[str, Any]]:
+    """Every registered version (by model name, newest version first) with its aliases and run."""
+    from datetime import UTC, datetime
+
+    from mlflow import MlflowClient
+
+    _mlflow()
+    client = MlflowClient()
+    rows: list[dict[str, Any]] = []
+    try:
+        models = [rm for rm in _all_pages(client.search_registered_models) if name is None or rm.name == name]
+        for rm in sorted(models, key=lambda m: m.name):
+            versions = _all_pages(client.search_model_versions, filter_string=f"name = '{_quote(rm.name)}'")
+            by_version: dict[str, set[str]] = {}  # search results leave ModelVersion.aliases empty
+            for alias, version in (rm.aliases or {}).items():
+                by_version.setdefault(str(version), set()).add(alias)
+            for mv in sorted(versions, key=lambda v: -int(v.version)):
+                created = (
+                    datetime.fromtimestamp(mv.creation_timestamp / 1000, tz=UTC) if mv.creation_timestamp else None
+                )
+                rows.append(
+                    {
+                        "name": rm.name,
+                        "version": str(mv.version),
+                        "aliases": sorted(by_version.get(str(mv.version), set()) | set(mv.aliases or [])),
+                        "run_id": mv.run_id or "",
+                        "created": created.replace(microsecond=0).isoformat() if created else "",
+                    }
+                )
+    except Exception as exc:
+        raise ModelError(f"model registry at {tracking_uri()} cannot be read: {_first_line(exc)}") from None
+    return rows
+
+
+def _all_pages(search: Any, **kwargs: Any) -> list[Any]:
+    out: list[Any] = []
+    token = None
+    while True:
+        page = search(page_token=token, **kwargs)
+        out.extend(page)
+        token = getattr(page, "token", None)
+        if not token:
+            return out
+
+
+def _quote(name: str) -> str:
+    return name.replace("'", "\\'")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load_registered_model(uri: str) -> Any:

@@ -228,7 +228,9 @@ def train(
             meta["epochs"] = {"best": fitted.best_epoch_, "history": fitted.history_}
         if dev is not None and len(dev):
             scores = dev_scores if dev_scores is not None else fitted.predict_proba(dev.texts)
-            meta["review_band"] = choose_review_band(scores, dev.y, thresholds)
+            review = choose_review_band(scores, dev.y, thresholds)
+            meta["review_band"] = review["band"]
+            meta["review_band_dev"] = review
         model = ThemeModelDir(path=None, estimator=fitted, meta=meta)
         out = save_model_dir(model, output, card=model_card(meta))
         run.log_result(meta, out)
@@ -239,16 +241,25 @@ def train(
     )
 
 
-def choose_review_band(scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray, target: float = 0.8) -> float:
-    """The narrowest band around the thresholds whose flagged reports hold ``target`` of dev errors."""
+def choose_review_band(
+    scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray, *, max_flagged: float = 0.25
+) -> dict[str, float]:
+    """The review band: the widest band around the thresholds that flags at most ``max_flagged``
+    of the dev reports, so `needs_review` points analysts to the reports most likely wrong
+    without asking them to read everything. Returns the band and what it catches on dev."""
     wrong = ((scores >= thresholds).astype(int) != y).any(axis=1)
-    if not wrong.any():
-        return 0.05
     dist = np.abs(scores - thresholds).min(axis=1)
-    for band in np.arange(0.025, 0.5, 0.025):
-        if (wrong & (dist < band)).sum() >= target * wrong.sum():
-            return float(round(band, 3))
-    return 0.5
+    best = {"band": 0.0, "flagged_share": 0.0, "errors_caught_share": 0.0}
+    for band in np.arange(0.01, 0.5, 0.01):
+        flagged = dist < band
+        if flagged.mean() > max_flagged:
+            break
+        best = {
+            "band": float(round(band, 3)),
+            "flagged_share": round(float(flagged.mean()), 3),
+            "errors_caught_share": round(float((wrong & flagged).sum() / max(wrong.sum(), 1)), 3),
+        }
+    return best
 
 
 def model_card(meta: dict[str, Any]) -> str:
@@ -263,7 +274,9 @@ def model_card(meta: dict[str, Any]) -> str:
         f"(sha256 `{meta['training_data']['sha256'][:12]}…`, {meta['training_data']['train_rows']} train / "
         f"{meta['training_data']['dev_rows']} dev / {meta['training_data']['test_rows']} test reports), "
         f"seed {meta['seed']}, code {meta['code_version']['git_commit'][:10]}",
-        f"- review band: ±{meta.get('review_band', 0)} around each theme's threshold",
+        f"- review band: ±{meta.get('review_band', 0)} around each theme's threshold "
+        f"(on dev it flags {meta.get('review_band_dev', {}).get('flagged_share', 0):.0%} of reports and catches "
+        f"{meta.get('review_band_dev', {}).get('errors_caught_share', 0):.0%} of the reports with an error)",
         *_transformer_card_lines(meta),
         "",
         "## Intended use",

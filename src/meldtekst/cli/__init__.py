@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from meldtekst.cli import codebook, evaluate, tag, train, validate  # noqa: F401  (registers commands)
+from meldtekst.cli import (  # noqa: F401  (importing a command module registers its command)
+    anonymize,
+    basemodel,
+    codebook,
+    evaluate,
+    explain,
+    models,
+    qdpx,
+    registry,
+    report,
+    spark,
+    tag,
+    train,
+    validate,
+)
 from meldtekst.cli._app import app
 
 

@@ -8,12 +8,13 @@ import typer
 from rich.console import Console
 
 from meldtekst.cli._app import app
+from meldtekst.cli.explain import OptionalCountCommand
 from meldtekst.io import check_readable, table_format
 from meldtekst.models.store import load_model
 from meldtekst.tagging import tag_file
 
 
-@app.command("tag")
+@app.command("tag", cls=OptionalCountCommand)
 def tag_cli(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="Reports: .csv, .xlsx, .jsonl or .parquet."),
     output: Path = typer.Option(..., "--output", "-o", help="Tagged output; format by extension."),
@@ -26,6 +27,14 @@ def tag_cli(
     ),
     no_evidence: bool = typer.Option(False, "--no-evidence", help="Skip evidence sentences (faster)."),
     workers: int = typer.Option(None, "--workers", help="Processes for large files (default: CPU cores, max 4)."),
+    explain: int = typer.Option(
+        0,
+        "--explain",
+        metavar="[K]",
+        show_default=False,
+        help="Add per theme the K (default 5) words or phrases that raised its score most "
+        "(JSONL `explanations`, else column `uitleg`); about 0.1-1 s per report with the fast model.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Tag every report in INPUT with themes and write them to OUTPUT (every row, in order)."""
@@ -43,6 +52,7 @@ def tag_cli(
         with_evidence=not no_evidence,
         progress=not quiet,
         workers=workers,
+        explain=explain,
     )
     for warning in summary.warnings:
         typer.echo(f"Warning: {warning}", err=True)

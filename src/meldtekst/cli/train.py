@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from meldtekst.cli._app import app
+from meldtekst.errors import InputError
 from meldtekst.training import TrainConfig, train
 
 
@@ -24,6 +25,8 @@ def train_cli(
     no_track: bool = typer.Option(False, "--no-track", help="Do not log an MLflow run."),
 ) -> None:
     """Train a theme model (kind chosen by the config) and write its model directory."""
+    if register and no_track:
+        raise InputError("--register needs MLflow tracking; drop --no-track")
     cfg = TrainConfig.from_yaml(config)
     if seed is not None:
         cfg.seed = seed
@@ -40,4 +43,11 @@ def train_cli(
         f"model written to {result.output} in {result.seconds:.1f}s"
         + (f" (MLflow run {result.run_id})" if result.run_id else "")
     )
-    typer.echo(json.dumps({"output": str(result.output), "run_id": result.run_id}))
+    out_json = {"output": str(result.output), "run_id": result.run_id}
+    if result.registered_version:
+        console.print(
+            f"registered as {register} version {result.registered_version}; point an alias at it with "
+            f"`meldtekst registry alias {register} production {result.registered_version}`"
+        )
+        out_json["registered"] = {"name": register, "version": result.registered_version}
+    typer.echo(json.dumps(out_json))

@@ -127,9 +127,9 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
 
 
 def _save(estimator: EncoderThemeTagger, path: Path) -> None:
-    import skops.io as sio
+    from meldtekst.models.store import _save_skops
 
-    sio.dump(estimator, path / "model.skops")
+    _save_skops(estimator, path)
 
 
 def _load(path: Path) -> EncoderThemeTagger:

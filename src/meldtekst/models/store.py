@@ -98,9 +98,11 @@ def _ensure_kind(kind: str) -> None:
 
 
 def _save_skops(estimator: Any, path: Path) -> None:
+    import zipfile
+
     import skops.io as sio
 
-    sio.dump(estimator, path / SKOPS)
+    sio.dump(estimator, path / SKOPS, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
 
 
 def _load_skops(path: Path) -> Any:
@@ -131,6 +133,7 @@ def save_model_dir(model: ThemeModelDir, path: str | Path, *, card: str | None =
     _ensure_kind(kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model directory is meant to be shared
     try:
         _SAVERS[kind](model.estimator, tmp)
         (tmp / META).write_text(json.dumps(model.meta, indent=2, ensure_ascii=False, default=_json_default) + "\n")

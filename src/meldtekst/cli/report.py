@@ -1,0 +1,52 @@
+"""`meldtekst report`: a lobby report (counts with uncertainty, trends, charts) from a tagged file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from meldtekst.cli._app import app
+from meldtekst.io import check_readable
+from meldtekst.reporting import PERIODS, report_file, report_format
+
+
+@app.command("report")
+def report_cli(
+    tagged: Path = typer.Argument(..., metavar="TAGGED", help="A file written by `meldtekst tag`."),
+    output: Path = typer.Option(..., "--output", "-o", help="Report: .html (one file, with charts), .xlsx or .md."),
+    by: str = typer.Option("kwartaal", "--by", help=f"Trend per {' | '.join(PERIODS)}."),
+    date_from: str = typer.Option(None, "--from", help="First date to count (2024-03-14 or 14-03-2024)."),
+    date_to: str = typer.Option(None, "--to", help="Last date to count (inclusive)."),
+    quotes: int = typer.Option(0, "--quotes", help="Up to N de-identified example sentences per theme."),
+    min_count: int = typer.Option(5, "--min-count", help="Show counts below K as '< K' (privacy)."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Model whose measured F1 the methods note quotes (default: the default model)."
+    ),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet to read (default: first with data)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
+) -> None:
+    """Count themes in TAGGED and write a report: HTML, Excel or Markdown by OUTPUT's extension."""
+    report_format(output)  # a wrong extension should fail before the file is read
+    check_readable(tagged)
+    report = report_file(
+        tagged,
+        output,
+        by=by,
+        date_from=date_from,
+        date_to=date_to,
+        quotes=quotes,
+        min_count=min_count,
+        model=model,
+        sheet=sheet,
+    )
+    for warning in report.warnings:
+        typer.echo(f"Warning: {warning}", err=True)
+    if quiet:
+        return
+    Console(stderr=True).print(
+        f"[green]{report.n_reports} reports[/green] ({report.period_text}; {report.n_undated} without a date"
+        + (f", {report.n_outside} outside the period" if report.date_from or report.date_to else "")
+        + f") -> {output}"
+    )

@@ -1,0 +1,98 @@
+"""The report's tables in Excel: one sheet each, numbers as numbers (shares as percentages),
+suppressed counts as the text "< 5", and a sheet that explains every other sheet."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from meldtekst.reporting.counts import Report, Table
+
+_SHEETS = {
+    "overzicht": "Overzicht",
+    "themas": "Themas",
+    "groepen": "Groepen",
+    "trend": "Verloop",
+    "sector": "Sector",
+    "rol": "Rol",
+    "combinaties": "Combinaties",
+    "samen": "Samen",
+    "model": "Model",
+    "citaten": "Citaten",
+}
+
+
+def _value(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _write_sheet(wb: Any, name: str, table: Table) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(name[:31])
+    frame = table.frame
+    widths = [min(60, max(10, len(str(c)) + 2)) for c in frame.columns]
+    for values in frame.itertuples(index=False, name=None):
+        for i, v in enumerate(values):
+            widths[i] = min(60, max(widths[i], len(str(_value(v))) + 2 if isinstance(_value(v), str) else 10))
+    for i, w in enumerate(widths):
+        ws.column_dimensions[_letter(i)].width = w
+    ws.freeze_panes = "B2"
+    header = []
+    for c in frame.columns:
+        hc = WriteOnlyCell(ws, value=str(c))
+        hc.font = Font(bold=True)
+        header.append(hc)
+    ws.append(header)
+    for values in frame.itertuples(index=False, name=None):
+        row = []
+        for column, raw in zip(frame.columns, values, strict=True):
+            v = _value(raw)
+            c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+            if isinstance(v, str):
+                c.data_type = "s"  # text stays text: never a formula
+            elif isinstance(v, float):
+                c.number_format = "0.0%" if column in table.percent else "0.00"
+            row.append(c)
+        ws.append(row)
+
+
+def _letter(i: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(i + 1)
+
+
+def write_xlsx(report: Report, path: Path) -> None:
+    """Write the workbook to ``path`` (the caller makes it atomic)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    for key, name in _SHEETS.items():
+        table = report.tables.get(key)
+        if table is not None:
+            _write_sheet(wb, name, table)
+    import pandas as pd
+
+    notes = [
+        {"Blad": _SHEETS[key], "Inhoud": table.title, "Toelichting": table.note}
+        for key, table in report.tables.items()
+        if key in _SHEETS
+    ]
+    notes.append(
+        {
+            "Blad": "(alle)",
+            "Inhoud": "Kleine aantallen",
+            "Toelichting": f"Aantallen van 1 tot {report.min_count} staan er als '{report.suppressed_label}', zonder "
+            "aandeel en interval.",
+        }
+    )
+    _write_sheet(wb, "Uitleg", Table("uitleg", "Uitleg", pd.DataFrame(notes)))
+    wb.save(path)
