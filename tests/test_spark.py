@@ -209,6 +209,7 @@ def test_registry_uri_same_as_directory(spark, fast: Path, generated: Path, tmp_
         (["--model", "models-that-do-not-exist"], "model 'models-that-do-not-exist' not found"),
         (["--model", "models:/no-such-model@production"], "registry model 'models:/no-such-model@production'"),
         (["--format", "xml"], "unknown --format 'xml'"),
+        (["--partitions", "0"], "--partitions must be >= 1"),
     ],
 )
 def test_user_errors_are_one_line(spark, fast: Path, tmp_path: Path, args: list[str], message: str, monkeypatch):
@@ -237,15 +238,14 @@ def test_library_errors(spark, fast: Path):
         tag_dataframe(df.drop("themes"), "/nowhere/model")
 
 
-def _fail(batches):
-    for _ in batches:
-        raise ValueError("kapot in de worker")
-    yield from ()
-
-
 def test_worker_failure_is_one_line(spark):
     """A task that fails in the Python worker: one line from the worker's exception, no Java trace."""
     from meldtekst.interop.spark import spark_error
+
+    def _fail(batches):  # local, so cloudpickle ships it by value (workers cannot import this module)
+        for _ in batches:
+            raise ValueError("kapot in de worker")
+        yield from ()
 
     df = spark.createDataFrame(pd.DataFrame({"tekst": ["a", "b"]}))
     with pytest.raises(Exception) as info:

@@ -5,17 +5,19 @@ for Parquet (`tagging.result_columns(result, "table")`), computed by the project
 `tag_texts` inside ``mapInPandas``: each Python worker process loads the model once (cached
 by model URI) and tags Arrow batches of rows; every input column passes through unchanged.
 
-Why ``mapInPandas`` and not ``mlflow.pyfunc.spark_udf``: measured on 20,000 reports with
-`local[2]` (evaluation/spark_bench.py --udf-compare, evaluation/results/spark.json) the
-pyfunc UDF was slower, because it returns one struct column that must be taken apart and
-carried beside the input, and it copies the model's artifacts to every worker on first use;
-``mapInPandas`` sends each row to Python once and gets the finished row back. It also
-takes every model spec that `load_model` does (a directory, a built-in name,
-``models:/NAME@ALIAS``), where ``spark_udf`` takes only models logged to MLflow.
+Why ``mapInPandas`` and not ``mlflow.pyfunc.spark_udf`` with an explicit result schema:
+it was faster where measured (evaluation/spark_bench.py --udf-compare, results in
+evaluation/results/spark.json: 20,000 reports on `local[2]`, model loaded in the workers,
+29 s against 39 s for the same registered model, on a shared 2-core machine). In-process the
+pyfunc's ``predict`` costs the same as `tag_texts`, so the difference is spark_udf's wrapper:
+its result is one struct column that is converted per batch and then taken apart beside the
+input, where ``mapInPandas`` returns finished rows. It also takes every model spec that
+`load_model` does (a directory, a built-in name, ``models:/NAME@ALIAS``), where ``spark_udf``
+takes only models logged to MLflow.
 
 `spark_tag` is the file-to-file job behind `meldtekst spark-tag`: Spark's own Parquet and
 CSV readers and writers, no pandas round trip of the whole file, and Spark's logging at
-ERROR without stack traces (the JVM's log lines never carry report text).
+ERROR without stack traces, so the console shows neither Java traces nor report text.
 """
 
 from __future__ import annotations
@@ -404,11 +406,13 @@ def spark_tag(
     """
     _require_pyspark()
     src, dst = str(input_path), str(output_path)
+    _check_paths(src, dst, overwrite)
     fmt = input_format(src, input_fmt)
     out_fmt = "csv" if Path(dst.rstrip("/")).suffix.lower() in _CSV_SUFFIXES else "parquet"
-    _check_paths(src, dst, overwrite)
     if partitions is not None and partitions < 1:
         raise InputError("--partitions must be >= 1")
+    if threshold_scale <= 0:
+        raise InputError("--threshold-scale must be > 0")
     spec, registry_uri = _resolve(model_uri)
     model = cached_model(spec, registry_uri)  # a wrong model fails before Spark starts
     job = _Job(
