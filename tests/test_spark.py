@@ -238,8 +238,20 @@ def test_library_errors(spark, fast: Path):
         tag_dataframe(df.drop("themes"), "/nowhere/model")
 
 
-def test_worker_failure_is_one_line(spark):
-    """A task that fails in the Python worker: one line from the worker's exception, no Java trace."""
+def test_spark_logs_hold_no_report_text(spark, fast: Path, generated: Path, jvm_log: Path, tmp_path: Path):
+    """Tag reports holding a canary, then fail one job; the JVM's log (default level) has neither
+    the canary nor a stack trace."""
+    _spark_tag(generated, tmp_path / "out", fast)
+    r = runner.invoke(app, ["spark-tag", str(generated), "-o", str(tmp_path / "o2"), "--text-column", "x", "-q"])
+    assert r.exit_code == 1 and CANARY not in r.output
+    log = jvm_log.read_text(encoding="utf-8", errors="replace")
+    assert CANARY not in log
+    assert "Traceback" not in log and "\tat " not in log and "Exception" not in log, log[-2000:]
+
+
+def test_worker_failure_is_one_line(spark, jvm_log: Path):
+    """A task that fails in the Python worker: one line from the worker's exception, no Java trace.
+    (Last of the in-process tests: a failed task's worker exits, and its successor reloads the model.)"""
     from meldtekst.interop.spark import spark_error
 
     def _fail(batches):  # local, so cloudpickle ships it by value (workers cannot import this module)
@@ -252,17 +264,8 @@ def test_worker_failure_is_one_line(spark):
         df.mapInPandas(_fail, df.schema).collect()
     message = str(spark_error(info.value))
     assert message == "Spark job failed: ValueError: kapot in de worker"
-
-
-def test_spark_logs_hold_no_report_text(spark, fast: Path, generated: Path, jvm_log: Path, tmp_path: Path):
-    """Tag reports holding a canary, then fail one job; the JVM's log (default level) has neither
-    the canary nor a stack trace."""
-    _spark_tag(generated, tmp_path / "out", fast)
-    r = runner.invoke(app, ["spark-tag", str(generated), "-o", str(tmp_path / "o2"), "--text-column", "x", "-q"])
-    assert r.exit_code == 1 and CANARY not in r.output
     log = jvm_log.read_text(encoding="utf-8", errors="replace")
-    assert CANARY not in log
-    assert "Traceback" not in log and "\tat " not in log and "Exception" not in log, log[-2000:]
+    assert "Traceback" not in log and "\tat " not in log and "kapot" not in log, log[-2000:]
 
 
 def test_cli_in_a_fresh_process_fails_in_one_line(fast: Path, tmp_path: Path):

@@ -7,8 +7,9 @@ by model URI) and tags Arrow batches of rows; every input column passes through 
 
 Why ``mapInPandas`` and not ``mlflow.pyfunc.spark_udf`` with an explicit result schema:
 it was faster where measured (evaluation/spark_bench.py --udf-compare, results in
-evaluation/results/spark.json: 20,000 reports on `local[2]`, model loaded in the workers,
-29 s against 39 s for the same registered model, on a shared 2-core machine). In-process the
+evaluation/results/spark.json: 20,000 reports on `local[2]`, the same registered model,
+21 s against 27 s with the model still to load in the workers and 21 s against 32 s once
+loaded, on a shared 2-core machine). In-process the
 pyfunc's ``predict`` costs the same as `tag_texts`, so the difference is spark_udf's wrapper:
 its result is one struct column that is converted per batch and then taken apart beside the
 input, where ``mapInPandas`` returns finished rows. It also takes every model spec that
