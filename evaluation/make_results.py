@@ -37,7 +37,7 @@ def benchmark_section(b: dict[str, Any]) -> list[str]:
         "",
         "Leave-one-writer-out (LOWO): train on six of the seven writers (distinct style briefs), score "
         "the seventh, macro-F1 over themes with ≥ 4 positives in the held-out writer, mean of the seven. "
-        "It is the closest proxy here for reports in styles the model never saw. \"reports/s in process\" "
+        'It is the closest proxy here for reports in styles the model never saw. "reports/s in process" '
         "is predict_proba on the 189 test reports inside the benchmark process; for the frozen-encoder "
         "heads the embeddings were already cached there, so only the end-to-end figures below count as speed.",
         "",
