@@ -90,6 +90,25 @@ def benchmark_section(b: dict[str, Any]) -> list[str]:
     return out
 
 
+def quantization_section(q: dict[str, Any]) -> list[str]:
+    goal = "met" if q["identical_theme_sets"] >= 0.99 else "missed"
+    return [
+        "## `accurate`: encoder in fp32 (PyTorch) vs ONNX int8, side by side (test split)",
+        "",
+        f"`python evaluation/quantization.py` — {q['reports']} test reports, {q['date']}, {q['machine']}.",
+        "",
+        "| | fp32 (torch) | int8 (ONNX Runtime) |",
+        "|---|---|---|",
+        f"| macro-F1 | {_f(q['macro_f1']['fp32'])} | {_f(q['macro_f1']['int8'])} |",
+        f"| encoder + head, reports/s (median of 3) | {q['reports_per_s']['torch']} "
+        f"| {q['reports_per_s']['onnx-int8']} |",
+        "",
+        f"Identical theme sets: **{q['identical_theme_sets']:.1%}** of reports (goal ≥ 99 %: {goal}); "
+        f"{q['theme_decisions_differing']} of {q['reports'] * 22} theme decisions differ; score difference "
+        f"median {q['median_abs_score_diff']}, max {q['max_abs_score_diff']}.",
+    ]
+
+
 def ablation_section(a: dict[str, Any]) -> list[str]:
     out = [
         "## Ablation of the `fast` model (dev split)",
@@ -110,6 +129,63 @@ def ablation_section(a: dict[str, Any]) -> list[str]:
     return out
 
 
+def active_learning_section(d: dict[str, Any]) -> list[str]:
+    """Issue #10: labels per strategy to reach random sampling's final macro-F1."""
+    strategies = list(d["macro_f1_median"])
+    out = [
+        "## Active learning: which reports to label next",
+        "",
+        f"`{d['command']}` — {d['date']}, {d['machine']}. Train split as the pool ({d['train_pool']} reports), "
+        f"start {d['start']} stratified, +{d['step']} per round by each strategy (gold labels revealed), "
+        f"model: {d['config']}; macro-F1 on the {d['test_reports']} test reports, median of seeds {d['seeds']}.",
+        "",
+        "![active learning curve](results/active_learning.png)",
+        "",
+        "| labels | " + " | ".join(strategies) + " |",
+        "|---|" + "---|" * len(strategies),
+    ]
+    for i, n in enumerate(d["labels"]):
+        out.append(f"| {n} | " + " | ".join(_f(d["macro_f1_median"][k][i]) for k in strategies) + " |")
+    target = d["random_final_macro_f1"]
+    out += ["", f"Labels needed to reach random's final macro-F1 ({_f(target)} with {d['labels'][-1]} labels):", ""]
+    for k in strategies:
+        n, share = d["labels_to_reach_random_final"][k], d["share_of_random_labels"][k]
+        out.append(f"- `{k}`: {n if n else 'not reached'}" + (f" ({share:.0%} of random's labels)" if n else ""))
+    return out
+
+
+def review_band_section(d: dict[str, Any]) -> list[str]:
+    """Issue #10: what `needs_review` flags and how many of the erroneous reports it catches."""
+    out = [
+        "## Review flag (`needs_review`)",
+        "",
+        f"`{d['command']}` — {d['date']}, model {d['model']}. A report has an error when its predicted theme "
+        f"set differs from gold: {d['dev_error_share']:.0%} of the {d['dev_reports']} dev and "
+        f"{d['test_error_share']:.0%} of the {d['test_reports']} test reports. Each measure's cut-off flags at most "
+        f"{d['max_flagged_dev']:.0%} of dev; test uses the same cut-off. With that many reports in error, even a "
+        f"perfect flag on 25 % of dev catches only {d['best_possible_errors_caught_at_25']:.0%} of them: the cap, "
+        "not the measure, limits the catch; precision (flagged reports that have an error) shows the measure's "
+        f"worth against the base rate of {d['dev_error_share']:.0%}. `logit_risk` is what `tag` uses from the "
+        "next retraining on (`meldtekst.review`); models trained before keep the probability band.",
+        "",
+        "| measure | dev flagged | dev errors caught | dev precision | test flagged | test errors caught |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m, v in d["measures"].items():
+        dv, tv = v["dev"], v["test_same_cutoff"]
+        out.append(
+            f"| {m} | {dv['flagged_share']:.0%} | {dv['errors_caught_share']:.0%} | {dv['precision']:.0%} | "
+            f"{tv['flagged_share']:.0%} | {tv['errors_caught_share']:.0%} |"
+        )
+    shares = list(next(iter(d["measures"].values()))["dev_errors_caught_at_flagged_share"])
+    out += ["", "Dev errors caught when flagging a given share of dev:", ""]
+    out += ["| measure | " + " | ".join(f"{float(s):.0%}" for s in shares) + " |", "|---|" + "---|" * len(shares)]
+    for m, v in d["measures"].items():
+        curve = v["dev_errors_caught_at_flagged_share"]
+        out.append(f"| {m} | " + " | ".join(f"{curve[s]:.0%}" for s in shares) + " |")
+    return out
+
+
 def generic_section(title: str, data: dict[str, Any], note: str) -> list[str]:
     return [f"## {title}", "", note, "", "```json", json.dumps(data, indent=2), "```"]
 
@@ -126,9 +202,18 @@ def main() -> None:
     b = _load("benchmark.json")
     if b:
         lines += [*benchmark_section(b), ""]
+    q = _load("quantization.json")
+    if q:
+        lines += [*quantization_section(q), ""]
     a = _load("ablation.json")
     if a:
         lines += [*ablation_section(a), ""]
+    al = _load("active_learning.json")
+    if al:
+        lines += [*active_learning_section(al), ""]
+    rb = _load("review_band.json")
+    if rb:
+        lines += [*review_band_section(rb), ""]
     for name, title, note in (
         ("encoder_speed.json", "Frozen e5-small: fp32 vs int8", "`python evaluation/encoder_speed.py`"),
         ("transformer_speed.json", "Transformer path: CPU throughput", "`python evaluation/transformer_speed.py`"),

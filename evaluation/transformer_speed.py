@@ -37,7 +37,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -120,28 +119,13 @@ def load_tagger(path: Path, max_length: int, stride: int, batch_size: int) -> An
 
 def export_onnx(path: Path, out_dir: Path, *, int8: bool) -> dict[str, Path]:
     """TorchScript-based export of the logits (dynamic batch and length), plus an int8 copy."""
-    import torch
     from transformers import AutoModelForSequenceClassification
+
+    from meldtekst.embedding import export_onnx as export_graph
 
     model = AutoModelForSequenceClassification.from_pretrained(str(path), attn_implementation="eager").eval()
     fp32 = out_dir / "model-fp32.onnx"
-    ids = torch.full((2, 16), 5, dtype=torch.long)
-    mask = torch.ones_like(ids)
-    mask[1, 10:] = 0
-    axes = {0: "batch", 1: "sequence"}
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model,
-            (ids, mask),
-            str(fp32),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "logits": {0: "batch"}},
-            opset_version=17,
-            do_constant_folding=True,
-            dynamo=False,
-        )
+    export_graph(model, fp32, output_name="logits")
     paths = {"onnx-fp32": fp32}
     if int8:
         from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -1,6 +1,9 @@
 import re
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from meldtekst.codebook import load_codebook
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "themes.md"
@@ -61,3 +64,56 @@ def test_keywords_match_own_examples():
 def test_order_drops_unknown_and_sorts():
     cb = load_codebook()
     assert cb.order(["autisme", "thuiszitter", "bogus"]) == ["thuiszitter", "autisme"]
+
+
+def _full_scan(text: str) -> dict:
+    from meldtekst.codebook import load_codebook
+    from meldtekst.text import qualify
+
+    out = {}
+    for theme, pattern in load_codebook().keyword_patterns.items():
+        hits = [(m.start(), m.end(), qualify(text, m.start(), m.end())) for m in pattern.finditer(text)]
+        if hits:
+            out[theme] = hits
+    return out
+
+
+def test_anchored_keyword_matching_equals_a_full_scan(corpus_rows):
+    from meldtekst.features import keyword_matches
+
+    for row in corpus_rows:
+        assert keyword_matches(row["tekst"]) == _full_scan(row["tekst"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "handelingsverlegen",
+                "Veilig Thuis",
+                "VEILIG THUIS",
+                "thuiszitter",
+                "OTS",
+                "ots",
+                "geen",
+                " ",
+                "\n",
+                "x",
+                "-",
+                "İ",
+                "schorsing",
+                "verwijderd",
+                "gedwongen",
+                "ondertoezichtstelling",
+                ".",
+                "niet",
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_anchored_keyword_matching_equals_a_full_scan_property(text):
+    from meldtekst.features import keyword_matches
+
+    assert keyword_matches(text) == _full_scan(text)

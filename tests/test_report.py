@@ -1,5 +1,5 @@
 """`meldtekst report`: numbers against a hand computation, privacy (suppression, no raw text),
-a self-contained HTML page, every output format, and one-line errors."""
+a self-contained HTML page, every output format, highlighted quotes, and one-line errors."""
 
 import datetime as dt
 import json
@@ -9,13 +9,18 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.cell.rich_text import CellRichText, TextBlock
 from statsmodels.stats.proportion import proportion_confint
 from typer.testing import CliRunner
 
 from meldtekst.cli import app
 from meldtekst.codebook import load_codebook
+from meldtekst.explain import SpanWeight
 from meldtekst.reporting import build_report, parse_date
 from meldtekst.reporting.counts import period_key, period_label, suppress
+from meldtekst.reporting.quotes import MAX_QUOTE_CHARS, Quote, shorten, window
+from meldtekst.reporting.render_html import quote_html
+from meldtekst.reporting.render_md import quote_md
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,6 +257,21 @@ def test_html_is_self_contained_with_charts(outputs):
     assert "&lt; 5" in html and "Wilson" in html and "fast" in html and "2022/2023" in html
 
 
+def test_quotes_are_highlighted_in_every_format(outputs):
+    html = outputs["html"].read_text(encoding="utf-8")
+    assert "<mark>" in html and "Gemarkeerd: de woorden die volgens model fast" in html
+    assert re.search(r"^> .*\*\*[^*]+\*\*", outputs["md"].read_text(encoding="utf-8"), flags=re.MULTILINE)
+    wb = openpyxl.load_workbook(outputs["xlsx"], rich_text=True)
+    rows = list(wb["Citaten"].iter_rows(values_only=True))
+    assert rows[0] == ("Thema", "Citaat", "Gemarkeerd")
+    rich = [r for r in rows[1:] if isinstance(r[1], CellRichText)]
+    assert rich, rows[:3]
+    for _theme, value, listed in rich:
+        marked = " ".join(b.text for b in value if isinstance(b, TextBlock) and b.font.b)
+        assert all(span in marked for span in listed.split("; ")), (marked, listed)  # bold = the listed spans
+        assert not any(v in str(value) or v in listed for v in CANARY_VALUES)
+
+
 def test_xlsx_keeps_numbers_as_numbers(outputs):
     wb = openpyxl.load_workbook(outputs["xlsx"], read_only=True)
     assert {"Overzicht", "Themas", "Groepen", "Verloop", "Samen", "Citaten", "Uitleg"} <= set(wb.sheetnames)
@@ -310,3 +330,110 @@ def test_report_on_realistic_tagged_file(tmp_path):
     assert r.exit_code == 0, r.output
     md = out.read_text(encoding="utf-8")
     assert "Thuiszitter" in md and "Klimop" not in md
+
+
+# --------------------------------------------------------------------------- highlighted quotes
+
+
+def _span(text: str, word: str, weight: float = 0.3, nth: int = 0) -> SpanWeight:
+    start = -1
+    for _ in range(nth + 1):
+        start = text.index(word, start + 1)
+    return SpanWeight(word, start, start + len(word), weight)
+
+
+def _at_offsets(quote: Quote) -> bool:
+    return all(quote.text[s.start : s.end] == s.text for s in quote.spans)
+
+
+def test_highlights_are_measured_on_the_shown_deidentified_quote(tagged_csv, monkeypatch):
+    import meldtekst.explain
+
+    explained: list[str] = []
+    real = meldtekst.explain.explain_scores
+
+    def spy(model, text, themes, **kwargs):
+        explained.append(text)
+        return real(model, text, themes, **kwargs)
+
+    monkeypatch.setattr(meldtekst.explain, "explain_scores", spy)
+    report = build_report(tagged_csv, quotes=3, charts=False)
+    quotes = [q for qs in report.quotes.values() for q in qs]
+    assert quotes and explained and report.highlighted_by.startswith("fast")
+    assert sum(len(q.spans) for q in quotes) >= len(quotes)  # the thuis sentences have evidence words
+    for q in quotes:
+        assert _at_offsets(q) and len(q.text) <= MAX_QUOTE_CHARS
+        assert all(s.weight > 0 for s in q.spans)
+    for text in explained + [s.text for q in quotes for s in q.spans]:
+        assert not any(v in text for v in CANARY_VALUES), text  # never the raw text
+    assert set(explained) == {q.text for q in quotes}  # short quotes: exactly the text shown
+    assert "Gemarkeerd" in report.tables["citaten"].frame.columns
+
+
+def test_no_highlight_and_a_model_that_does_not_load(tagged_csv, tmp_path):
+    plain = build_report(tagged_csv, quotes=3, charts=False, highlight=False)
+    assert plain.quotes and not plain.highlighted_by
+    assert all(not q.spans for qs in plain.quotes.values() for q in qs)
+    assert list(plain.tables["citaten"].frame.columns) == ["Thema", "Citaat"]
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", str(tagged_csv), "-o", str(out), "--quotes", "2", "-m", "/nonexistent/model"])
+    assert r.exit_code == 0, r.output
+    assert "quotes are not highlighted: cannot load model '/nonexistent/model'" in r.output
+    html = out.read_text(encoding="utf-8")
+    assert "<blockquote>" in html and "<mark>" not in html
+    out.unlink()
+    args = ["report", str(tagged_csv), "-o", str(out), "--quotes", "2", "-m", "/nonexistent/model", "--highlight"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 1 and "--highlight: cannot load model" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_html_escapes_a_script_in_a_quote(tmp_path):
+    sentence = 'Onze zoon zit al maanden thuis <script>alert("x")</script> & de school <b>weigert</b> hem.'
+    frame = _tagged_frame()
+    frame["evidence"] = [f"thuiszitter: {sentence}" if "thuiszitter" in t else "" for t in frame["themes"]]
+    tagged = tmp_path / "getagd.csv"
+    frame.to_csv(tagged, index=False, sep=";")
+    out = {}
+    for ext in ("html", "md"):
+        out[ext] = tmp_path / f"r.{ext}"
+        r = runner.invoke(app, ["report", str(tagged), "-o", str(out[ext]), "--quotes", "1"])
+        assert r.exit_code == 0, r.output
+    html = out["html"].read_text(encoding="utf-8")
+    assert "<script" not in html.lower() and "<b>weigert" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)" in html and "&amp; de " in html and "<mark>" in html
+    md = out["md"].read_text(encoding="utf-8")
+    assert "<script" not in md.lower() and "**" in md
+    # piecewise: a mark over markup escapes inside, never splits an entity
+    text = 'a <b>x</b> & "y" <i>'
+    q = Quote(text, (_span(text, "<b>x</b>"), _span(text, '"y"', 0.1)))
+    assert quote_html(q) == "a <mark>&lt;b&gt;x&lt;/b&gt;</mark> &amp; <mark>&quot;y&quot;</mark> &lt;i&gt;"
+
+
+def test_markdown_quote_escapes_emphasis_and_merges_adjacent_marks():
+    text = "zit *al* maanden_lang thuis | geen school"
+    q = Quote(text, (_span(text, "thuis", 0.5), _span(text, "maanden_lang", 0.2), _span(text, "school", 0.1)))
+    assert quote_md(q) == "zit \\*al\\* **maanden\\_lang thuis** \\| geen **school**"
+    assert quote_md(Quote("zonder markering")) == "zonder markering"
+
+
+def test_window_keeps_the_strongest_span_whole_and_moves_offsets():
+    words = [f"woord{i:03d}" for i in range(80)]  # 8 characters + a space each: 719 characters
+    text = " ".join(words)
+    strong = _span(text, "woord070", 0.5)
+    weak = _span(text, "woord066", 0.2)
+    early = _span(text, "woord001", 0.1)
+    q = window(text, (strong, weak, early))
+    assert len(q.text) <= MAX_QUOTE_CHARS and q.text.startswith("…") and q.text.endswith("…") is False
+    assert _at_offsets(q) and [s.text for s in q.spans] == ["woord070", "woord066"]
+    assert q.text[1:].startswith("woord")  # cut at a word boundary
+    middle = _span(text, "woord040", 0.5)
+    q = window(text, (middle,))
+    assert q.text.startswith("…") and q.text.endswith("…") and len(q.text) <= MAX_QUOTE_CHARS and _at_offsets(q)
+    assert q.text.index("woord040") > 100  # centred, not at an edge
+    # a span at the start, or none: exactly what `shorten` gives; a span the cut would halve is dropped
+    q = window(text, (early, _span(text, "woord033", 0.05)))
+    assert q.text == shorten(text) and [s.text for s in q.spans] == ["woord001"]
+    assert window(text).text == shorten(text)
+    short = "kort"
+    assert window(short, (_span(short, "kort"),)).spans[0].text == "kort"

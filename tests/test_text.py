@@ -1,4 +1,4 @@
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from meldtekst.text import qualify, sentences, tokenize
@@ -45,3 +45,26 @@ def test_sentence_offsets_always_point_into_input(text):
     for s in sentences(text):
         assert text[s.start : s.end] == s.text
         assert s.text.strip() == s.text
+
+
+def _spacy_sentence_ranges(block: str) -> list[tuple[int, int]]:
+    from meldtekst.text import nlp
+
+    return [(s.start, s.end) for s in nlp()(block).sents]
+
+
+def test_sentence_rule_equals_spacy_sentencizer_on_the_corpus(corpus_rows):
+    from meldtekst.text import _sentence_tokens
+
+    for row in corpus_rows[:300]:
+        text = row["tekst"]
+        assert _sentence_tokens(text)[1] == (_spacy_sentence_ranges(text) if text else [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([*"ab .!?;…\n\"')(-:1", "Dr.", "e.g.", "...", "?!", "😀"]), max_size=40).map("".join))
+def test_sentence_rule_equals_spacy_sentencizer_property(text):
+    from meldtekst.text import _sentence_tokens
+
+    tokens, ranges = _sentence_tokens(text)
+    assert ranges == (_spacy_sentence_ranges(text) if tokens else [])

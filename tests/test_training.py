@@ -13,7 +13,8 @@ from meldtekst.training import TrainConfig, train
 
 def test_model_dir_contents(tiny_model):
     names = {p.name for p in tiny_model.iterdir()}
-    assert {"meta.json", "model.skops", "README.md"} <= names
+    assert {"meta.json", "linear.json", "linear.npz", "README.md"} <= names
+    assert not any(n.endswith((".pkl", ".pickle", ".joblib")) for n in names)
     meta = json.loads((tiny_model / "meta.json").read_text())
     assert meta["codebook_version"] == 1 and len(meta["thresholds"]) == 22
     assert len(meta["training_data"]["sha256"]) == 64

@@ -2,7 +2,13 @@
 annotator B who saw only ANNOTATION_GUIDE.md and the texts (data/agreement/blind_sample.jsonl).
 
 Only reports whose text B saw is identical to the final corpus text are compared (writers
-revised some texts after the sample was drawn). Writes data/agreement/agreement.json.
+revised some texts after the sample was drawn). This script writes the two compared labellings
+(compared_a_writers.jsonl, compared_b_annotator.jsonl) and takes every figure from
+`meldtekst agreement` on them (the same library function), so anyone can recompute them with
+
+    meldtekst agreement data/agreement/compared_a_writers.jsonl data/agreement/compared_b_annotator.jsonl
+
+It writes data/agreement/agreement.json and the datasheet's agreement section.
 Run from the repository root:  python data/agreement/compute_agreement.py
 """
 
@@ -12,20 +18,20 @@ import json
 import sys
 from pathlib import Path
 
-import krippendorff
-import numpy as np
-from sklearn.metrics import cohen_kappa_score, f1_score
-
-from meldtekst.codebook import load_codebook
+from meldtekst.labelling.agreement import agreement
 
 HERE = Path(__file__).resolve().parent
+A_FILE, B_FILE = HERE / "compared_a_writers.jsonl", HERE / "compared_b_annotator.jsonl"
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
 def main() -> None:
     sys.path.insert(0, str(HERE.parent))
     from build_corpus import IMPLIES
 
-    cb = load_codebook()
     # A = the writers' own labels (before adjudication) with the guide's conventions applied
     corpus = {}
     for path in sorted((HERE.parent / "raw").glob("writer_*.jsonl")):
@@ -45,25 +51,15 @@ def main() -> None:
     }
     ids = [i for i in blind if i in corpus and corpus[i]["tekst"] == blind[i] and i in b_labels]
     excluded = sorted(set(blind) - set(ids))
-    A = np.array([[int(t in corpus[i]["labels"]) for t in cb.ids] for i in ids])
-    B = np.array([[int(t in b_labels[i]) for t in cb.ids] for i in ids])
-    per_theme = {}
-    for j, t in enumerate(cb.ids):
-        per_theme[t] = {
-            "kappa": round(float(cohen_kappa_score(A[:, j], B[:, j])), 3) if A[:, j].any() or B[:, j].any() else None,
-            "positives_a": int(A[:, j].sum()),
-            "positives_b": int(B[:, j].sum()),
-            "f1_b_vs_a": round(float(f1_score(A[:, j], B[:, j], zero_division=0)), 3),
-        }
-    alpha = krippendorff.alpha(reliability_data=np.vstack([A.ravel(), B.ravel()]), level_of_measurement="nominal")
+    _write_jsonl(A_FILE, [{"id": i, "tekst": blind[i], "labels": corpus[i]["labels"]} for i in ids])
+    _write_jsonl(B_FILE, [{"id": i, "tekst": blind[i], "labels": b_labels[i]} for i in ids])
+    result = agreement(A_FILE, B_FILE).as_dict()
+    per_theme = result.pop("per_theme")
     out = {
-        "reports_compared": len(ids),
+        "reports_compared": result["reports_compared"],
         "excluded_text_revised": excluded,
-        "micro_f1": round(float(f1_score(A, B, average="micro")), 3),
-        "macro_f1": round(float(f1_score(A, B, average="macro", zero_division=0)), 3),
-        "mean_kappa": round(float(np.mean([v["kappa"] for v in per_theme.values() if v["kappa"] is not None])), 3),
-        "krippendorff_alpha_all_decisions": round(float(alpha), 3),
-        "identical_label_sets": int((A == B).all(axis=1).sum()),
+        "command": f"meldtekst agreement data/agreement/{A_FILE.name} data/agreement/{B_FILE.name} --json",
+        **{k: v for k, v in result.items() if k not in ("reports_compared", "texts_differ")},
         "per_theme": per_theme,
     }
     (HERE / "agreement.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -72,7 +68,8 @@ def main() -> None:
     lines = [
         f"Compared reports: {out['reports_compared']}; identical label sets: {out['identical_label_sets']}. "
         f"Micro-F1 (B against A) {out['micro_f1']}, macro-F1 {out['macro_f1']}, mean Cohen's κ "
-        f"{out['mean_kappa']}, Krippendorff's α over all theme decisions {out['krippendorff_alpha_all_decisions']}.",
+        f"{out['mean_kappa']}, Krippendorff's α over all theme decisions {out['krippendorff_alpha_all_decisions']} "
+        f"(`{out['command'].removesuffix(' --json')}`).",
         "",
         "| theme | κ | positives A | positives B | F1 B vs A |",
         "|---|---|---|---|---|",

@@ -38,7 +38,7 @@ from meldtekst.basemodels import (
 )
 from meldtekst.errors import ModelError
 
-__all__ = ["Backend", "E5Embedder"]
+__all__ = ["Backend", "E5Embedder", "export_onnx"]
 
 Backend = Literal["torch", "onnx-int8"]
 ONNX_FORMAT_VERSION = 1  # bump when the exported graph changes, so caches are rebuilt
@@ -312,11 +312,12 @@ def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = No
     return module
 
 
-def _export_onnx(model_ref: str, path: Path) -> None:
-    """TorchScript-based ONNX export with dynamic batch and sequence axes."""
+def export_onnx(module: Any, path: Path, *, output_name: str = "mean_pooled") -> None:
+    """TorchScript-based ONNX export of ``module(input_ids, attention_mask)`` with dynamic batch
+    and sequence axes; one function so that the cached embedder graph and the speed benchmark
+    (`evaluation/transformer_speed.py`) export alike."""
     import torch
 
-    module = _load_pooled_encoder(model_ref, attn_implementation="eager")
     ids = torch.full((2, 16), 5, dtype=torch.long)
     mask = torch.ones_like(ids)
     mask[1, 10:] = 0
@@ -328,11 +329,16 @@ def _export_onnx(model_ref: str, path: Path) -> None:
             (ids, mask),
             str(path),
             input_names=["input_ids", "attention_mask"],
-            output_names=["mean_pooled"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "mean_pooled": {0: "batch"}},
+            output_names=[output_name],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, output_name: {0: "batch"}},
             opset_version=ONNX_OPSET,
             do_constant_folding=True,
             dynamo=False,
         )
+
+
+def _export_onnx(model_ref: str, path: Path) -> None:
+    """The mean-pooled encoder of ``model_ref`` as ONNX (see `export_onnx`)."""
+    export_onnx(_load_pooled_encoder(model_ref, attn_implementation="eager"), path)
     if not path.is_file() or os.path.getsize(path) == 0:
         raise ModelError(f"ONNX export of '{model_ref}' produced no file")

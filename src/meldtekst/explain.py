@@ -157,11 +157,11 @@ def occlusion_scores(model: ThemeModelDir, text: str, cands: Sequence[Candidate]
 
 
 def _linear_estimator(est: Any) -> Any:
-    from meldtekst.models.linear import LinearThemeTagger
+    """The `LinearScorer` behind a linear model (as trained, or as loaded from disk), else None."""
+    from meldtekst.models.linear_scorer import LinearScorer
 
-    if isinstance(est, LinearThemeTagger) and hasattr(est, "word_") and hasattr(est, "classifier_"):
-        return est
-    return None
+    scorer = getattr(est, "scorer_", est)
+    return scorer if isinstance(scorer, LinearScorer) else None
 
 
 def _alone_counts(est: Any, pieces: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[sparse.csr_matrix, list[int]]:
@@ -169,10 +169,9 @@ def _alone_counts(est: Any, pieces: Sequence[tuple[str, tuple[str, ...]]]) -> tu
     live = [i for i, (p, _) in enumerate(pieces) if p.strip()]
     docs = [pieces[i][0] for i in live]
     per_doc = [[Sentence(p, 0, len(p), pieces[i][1])] for i, p in zip(live, docs, strict=True)]
-    if docs:
-        blocks = est._counts(docs, per_doc)
-    else:
-        blocks = [b[:0] for b in est._counts(["x"], [[Sentence("x", 0, 1, ("x",))]])]
+    # with nothing to analyse, still return correctly shaped (empty) blocks
+    probe = (docs, per_doc) if docs else (["x"], [[Sentence("x", 0, 1, ("x",))]])
+    blocks = [b if docs else b[:0] for b in est.counts(*probe)]
     widths = [b.shape[1] for b in blocks]
     stacked = sparse.hstack(blocks, format="csr", dtype=np.float32)
     place = sparse.csr_matrix(
@@ -182,14 +181,14 @@ def _alone_counts(est: Any, pieces: Sequence[tuple[str, tuple[str, ...]]]) -> tu
 
 
 def _linear_occlusion(est: Any, text: str, cands: Sequence[Candidate]) -> tuple[np.ndarray, np.ndarray]:
-    """Occlusion scores of `LinearThemeTagger`, updating one sentence's counts per variant.
+    """Occlusion scores of the linear model (its `LinearScorer`), updating one sentence's counts per variant.
 
     Each sentence and each shortened sentence is analysed on its own (the shortened one's
     word tokens are the sentence's minus the removed words), so their difference is what
     the removal changes in the report's counts.
     """
-    Xd, per_doc, sent_blocks = est._features([text])
-    full = est.classifier_.predict_proba(Xd)[0]
+    Xd, per_doc, sent_blocks = est.features([text])
+    full = est.proba(Xd)[0]
     if not cands or not sent_blocks:
         return full, np.tile(full, (len(cands), 1))
     sents = per_doc[0]
@@ -211,7 +210,7 @@ def _linear_occlusion(est: Any, text: str, cands: Sequence[Candidate]) -> tuple[
     variant.eliminate_zeros()
     bounds = np.cumsum([0, *widths])
     blocks = [variant[:, bounds[i] : bounds[i + 1]].tocsr() for i in range(len(widths))]
-    return full, est.classifier_.predict_proba(est._weigh(blocks))
+    return full, est.proba(est.weigh(blocks))
 
 
 def _contained(cands: Sequence[Candidate]) -> list[list[int]]:

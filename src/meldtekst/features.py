@@ -1,4 +1,5 @@
-"""Feature extractors for the linear model, as scikit-learn transformers.
+"""Codebook knowledge as features for the linear model (plain numpy/scipy: `meldtekst tag` does not
+import scikit-learn).
 
 `CodebookFeatures` turns the codebook's keyword patterns into per-theme counts,
 split by ConText qualifier, so "er is geen melding gedaan" does not count as a
@@ -9,32 +10,77 @@ writing styles the training data lacks.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from meldtekst.codebook import load_codebook
 from meldtekst.text import QUALIFIERS, qualify
+
+_WORD_START = re.compile(r"(?<!\w)\w")
 
 
 def keyword_matches(text: str) -> dict[str, list[tuple[int, int, str]]]:
     """Per theme, the (start, end, qualifier) of every codebook keyword match in ``text``."""
     out: dict[str, list[tuple[int, int, str]]] = {}
-    cb = load_codebook()
-    anchors = cb.keyword_anchors
+    patterns = load_codebook().keyword_patterns
+    table, covered = _anchor_table()
     lowered = text.lower()
-    for theme, pattern in cb.keyword_patterns.items():
-        if theme in anchors and not any(a in lowered for a in anchors[theme]):
-            continue
-        hits = [(m.start(), m.end(), qualify(text, m.start(), m.end())) for m in pattern.finditer(text)]
-        if hits:
-            out[theme] = hits
+    starts: dict[str, list[int]] = {}
+    if len(lowered) == len(text):  # lower() can lengthen a few characters (e.g. "İ"): then scan fully
+        for m in _WORD_START.finditer(text):
+            p = m.start()
+            for theme, anchor in table.get(lowered[p : p + 2], ()):
+                if lowered.startswith(anchor, p):
+                    starts.setdefault(theme, []).append(p)
+    else:
+        covered = frozenset()
+    for theme, pattern in patterns.items():
+        full_scan = theme not in covered
+        found = list(pattern.finditer(text)) if full_scan else _matches_at(pattern, text, starts.get(theme, ()))
+        if found:
+            out[theme] = [(m.start(), m.end(), qualify(text, m.start(), m.end())) for m in found]
     return out
 
 
-class CodebookFeatures(TransformerMixin, BaseEstimator):
+@lru_cache(maxsize=1)
+def _anchor_table() -> tuple[dict[str, tuple[tuple[str, str], ...]], frozenset[str]]:
+    """(theme, anchor) pairs by the anchor's first two characters, for the themes whose anchors
+    (`Codebook.keyword_anchors`) all start with a word character, and the set of those themes."""
+    table: dict[str, list[tuple[str, str]]] = {}
+    covered = set()
+    for theme, anchors in load_codebook().keyword_anchors.items():
+        if all(re.match(r"\w\w", a) for a in anchors):
+            covered.add(theme)
+            for a in anchors:
+                table.setdefault(a[:2], []).append((theme, a))
+    return {k: tuple(v) for k, v in table.items()}, frozenset(covered)
+
+
+def _matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> list[re.Match]:
+    r"""``pattern.finditer(text)``, tried only at the given candidate starts.
+
+    Every match starts with one of its theme's literal anchors and, by the pattern's
+    ``(?<!\w)``, at a word start; trying the pattern at word starts where an anchor begins,
+    left to right and never inside the previous match, finds exactly what a full scan finds
+    (tests/test_codebook.py) without running the regex at every character of every report.
+    """
+    found = []
+    end = 0
+    for pos in sorted(set(starts)):
+        if pos < end:
+            continue
+        m = pattern.match(text, pos)
+        if m is not None and m.end() > m.start():
+            found.append(m)
+            end = m.end()
+    return found
+
+
+class CodebookFeatures:
     """Counts of codebook keyword matches per theme and qualifier, log-scaled.
 
     ``qualifiers`` chooses which qualifier columns to emit; with

@@ -24,6 +24,7 @@ import pandas as pd
 from meldtekst.errors import InputError
 from meldtekst.io import TableInfo, TableWriter, read_table
 from meldtekst.models.store import ThemeModelDir
+from meldtekst.review import needs_review as review_flags
 from meldtekst.text import sentences
 from meldtekst.validate import as_text, require_column
 
@@ -46,6 +47,24 @@ class TagResult:
 
     def themes(self, i: int) -> list[str]:
         return [t for t, a in zip(self.theme_ids, self.assigned[i], strict=True) if a]
+
+
+def concat_results(parts: Sequence[TagResult]) -> TagResult:
+    """One result from consecutive batches' results, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    explanations = None
+    if all(p.explanations is not None for p in parts):
+        explanations = [e for p in parts for e in p.explanations or []]
+    return TagResult(
+        parts[0].theme_ids,
+        np.concatenate([p.scores for p in parts]),
+        np.concatenate([p.assigned for p in parts]),
+        [e for p in parts for e in p.evidence],
+        np.concatenate([p.needs_review for p in parts]),
+        np.concatenate([p.empty for p in parts]),
+        explanations,
+    )
 
 
 def tag_texts(
@@ -75,8 +94,7 @@ def tag_texts(
         scores[live] = live_scores
     thresholds = np.clip(model.thresholds * threshold_scale, 0.0, 1.0)
     assigned = (scores >= thresholds) & ~empty[:, None]
-    band = model.review_band if review_band is None else review_band
-    needs_review = (np.abs(scores - thresholds) < band).any(axis=1) & ~empty if band > 0 else np.zeros(n, dtype=bool)
+    needs_review = review_flags(scores, thresholds, model.meta, empty, review_band)
     if not with_evidence:
         evidence: list[dict[str, str]] = [{} for _ in texts]
     elif sentence_scores is not None:
@@ -234,7 +252,7 @@ def tag_file(
         raise InputError("--threshold-scale must be > 0")
     info = TableInfo(path=src, fmt="")
     summary = TagSummary(input=src, output=dst, model=f"{model.name} {model.version}")
-    seen_ids: Counter[str] = Counter()
+    id_hashes: list[np.ndarray] = []  # 8 bytes a row: a million ids in a Counter would cost ~100 MB
     out_fmt = dst.suffix.lower()
     fmt = "jsonl" if out_fmt in (".jsonl", ".ndjson") else "table"
     start = time.perf_counter()
@@ -255,7 +273,7 @@ def tag_file(
             explain=explain,
         ):
             if id_column in chunk.columns:
-                seen_ids.update(as_text(v) for v in chunk[id_column])
+                id_hashes.append(np.fromiter((hash(as_text(v)) for v in chunk[id_column]), np.int64, len(chunk)))
             out = chunk.copy()
             for name, values in result_columns(result, fmt).items():
                 out[name] = values
@@ -270,13 +288,21 @@ def tag_file(
                 task_progress.update(task, advance=len(chunk), description=f"tagged {summary.rows} rows")
             log.info("tagged %d rows", summary.rows)
     summary.seconds = time.perf_counter() - start
-    summary.duplicate_ids = sum(1 for c in seen_ids.values() if c > 1)
+    summary.duplicate_ids = _duplicates(id_hashes)
     summary.warnings.extend(info.warnings)
     if summary.empty_texts:
         summary.warnings.append(f"{summary.empty_texts} row(s) with an empty text: kept, tagged with no themes")
     if summary.duplicate_ids:
         summary.warnings.append(f"{summary.duplicate_ids} id(s) occur more than once: all rows kept")
     return summary
+
+
+def _duplicates(id_hashes: list[np.ndarray]) -> int:
+    """How many distinct ids occur more than once (64-bit hashes: a false match is ~1e-8 likely at 1M rows)."""
+    if not id_hashes:
+        return 0
+    _, counts = np.unique(np.concatenate(id_hashes), return_counts=True)
+    return int((counts > 1).sum())
 
 
 def _check_columns(chunk: pd.DataFrame, model: ThemeModelDir, text_column: str, src: Path) -> str:
@@ -321,21 +347,28 @@ def _scored_chunks(
         for chunk in chunks:
             yield chunk, tag_texts(model, chunk[tcol].tolist(), **kwargs)
         return
+    # warm up before forking: spaCy's pipeline and the n-gram caches are then shared by every worker
+    tag_texts(model, first[tcol].tolist()[:50], **kwargs)
     _WORKER_MODEL = model
-    pending: deque[tuple[pd.DataFrame, Future[TagResult]]] = deque()
+    pending: deque[tuple[pd.DataFrame, list[Future[TagResult]]]] = deque()
     with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
         try:
             for chunk in itertools.chain([first], chunks):
-                pending.append((chunk, pool.submit(_worker_tag, chunk[tcol].tolist(), kwargs)))
-                while len(pending) > 2 * n_workers:
-                    done_chunk, fut = pending.popleft()
-                    yield done_chunk, fut.result()
+                texts = chunk[tcol].tolist()
+                # several jobs per chunk keep both workers busy to the end of a small file
+                step = max(100, -(-len(texts) // (2 * n_workers)))
+                jobs = [pool.submit(_worker_tag, texts[i : i + step], kwargs) for i in range(0, len(texts), step)]
+                pending.append((chunk, jobs))
+                while len(pending) > n_workers:
+                    done_chunk, futs = pending.popleft()
+                    yield done_chunk, concat_results([f.result() for f in futs])
             while pending:
-                done_chunk, fut = pending.popleft()
-                yield done_chunk, fut.result()
+                done_chunk, futs = pending.popleft()
+                yield done_chunk, concat_results([f.result() for f in futs])
         finally:
-            for _, fut in pending:
-                fut.cancel()
+            for _, futs in pending:
+                for fut in futs:
+                    fut.cancel()
             _WORKER_MODEL = None
 
 

@@ -13,20 +13,37 @@ from __future__ import annotations
 
 import itertools
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.language import Language
+if TYPE_CHECKING:
+    from spacy.language import Language
 
 _WS = re.compile(r"\s+")
+
+
+def _import_spacy() -> object:
+    """spaCy without torch: thinc imports torch eagerly when it is installed (~1 s and ~200 MB per
+    process), and a blank Dutch pipeline never uses it. Where torch is already loaded, nothing changes."""
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail inside thinc only
+    try:
+        import spacy
+    finally:
+        del sys.modules["torch"]
+    return spacy
 
 
 @lru_cache(maxsize=1)
 def nlp() -> Language:
     """A blank Dutch pipeline with a sentencizer: tokenizer rules, stop words, no weights."""
-    pipe = spacy.blank("nl")
+    pipe = _import_spacy().blank("nl")  # type: ignore[attr-defined]
     pipe.add_pipe("sentencizer")
     pipe.max_length = 5_000_000
     return pipe
@@ -71,11 +88,11 @@ def sentences(text: str, *, max_chars: int = 600) -> list[Sentence]:
         block = text[a:b]
         if not block.strip():
             continue
-        doc = nlp()(block)
-        for sent in doc.sents:
-            s, e = a + sent.start_char, a + sent.end_char
+        lexemes, sents = _sentence_tokens(block)
+        for first, stop in sents:
+            s, e = a + lexemes[first][2], a + lexemes[stop - 1][2] + lexemes[stop - 1][3]
             if e - s <= max_chars:
-                words = tuple(t.lower_ for t in sent if not (t.is_punct or t.is_space))
+                words = tuple(lexemes[i][0] for i in range(first, stop) if not lexemes[i][1])
                 _append(out, text, s, e, words)
                 continue
             while e - s > max_chars:
@@ -85,6 +102,47 @@ def sentences(text: str, *, max_chars: int = 600) -> list[Sentence]:
                 s = cut
             _append(out, text, s, e, None)
     return out
+
+
+# orth hash -> (lower-cased form, punctuation or space?, is a sentence-final character?, length)
+_LEXEMES: dict[int, tuple[str, bool, bool, int]] = {}
+
+
+def _sentence_tokens(block: str) -> tuple[list[tuple[str, bool, int, int]], list[tuple[int, int]]]:
+    """spaCy's Dutch tokens of ``block`` as (lower, skip, offset, length), and sentences as token
+    ranges by the rule of spaCy's ``Sentencizer``.
+
+    The rule is the sentencizer's own (a sentence ends after one of its punctuation characters, at
+    the next token that is not punctuation), run over token arrays: creating a spaCy ``Token`` per
+    token cost more than tokenising. tests/test_text.py checks the result equals the sentencizer's.
+    """
+    pipe = nlp()  # first: it imports spaCy the torch-free way
+    from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, ORTH
+
+    doc = pipe.tokenizer(block)
+    if not len(doc):
+        return [], []
+    punct_chars = pipe.get_pipe("sentencizer").punct_chars
+    strings = doc.vocab.strings
+    if len(_LEXEMES) > 500_000:  # a stream of reports keeps bringing new words; keep this bounded
+        _LEXEMES.clear()
+    tokens: list[tuple[str, bool, int, int]] = []
+    sents: list[tuple[int, int]] = []
+    start, seen_period = 0, False
+    for i, (orth, is_punct, is_space, idx) in enumerate(doc.to_array([ORTH, IS_PUNCT, IS_SPACE, IDX]).tolist()):
+        lex = _LEXEMES.get(orth)
+        if lex is None:
+            form = strings[orth]
+            lex = _LEXEMES[orth] = (form.lower(), bool(is_punct or is_space), form in punct_chars, len(form))
+        lower, skip, final, length = lex
+        tokens.append((lower, skip, idx, length))
+        if seen_period and not is_punct and not final:
+            sents.append((start, i))
+            start, seen_period = i, False
+        elif final:
+            seen_period = True
+    sents.append((start, len(tokens)))
+    return tokens, sents
 
 
 def _append(out: list[Sentence], text: str, s: int, e: int, words: tuple[str, ...] | None) -> None:

@@ -10,6 +10,7 @@ import hashlib
 import logging
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,22 +158,33 @@ def train(
     track: bool = True,
     text_column: str = "tekst",
     id_column: str = "id",
+    extra: Sequence[str | Path] = (),
 ) -> TrainResult:
-    """Train a model from a labelled file and write its directory; returns metrics as data."""
+    """Train a model from a labelled file and write its directory; returns metrics as data.
+
+    ``extra`` files (e.g. from `meldtekst labelstudio import`) are merged after ``data_path`` by
+    `meldtekst.labelling.merge`: the newest label of an id wins, the corpus's dev/test split stays."""
     from meldtekst import tracking
 
     data_path = Path(data_path)
     np.random.seed(config.seed)
-    data = load_labelled(data_path, text_column=text_column, id_column=id_column)
+    if extra:
+        from meldtekst.labelling.merge import merge_labelled
+
+        data, merged = merge_labelled([data_path, *extra], text_column=text_column, id_column=id_column)
+        data_hash, data_name = merged.sha256, merged.name
+        merge_counts = {"relabelled_ids": merged.replaced, "added_ids": merged.added}
+    else:
+        data = load_labelled(data_path, text_column=text_column, id_column=id_column)
+        data_hash, data_name, merge_counts = file_sha256(data_path), data_path.name, {}
     train_part, dev, test = split_data(data, config.seed)
     check_trainable(train_part, data_path)
     if base_model is not None:
         config.model["base_model"] = base_model
     estimator = build_estimator(config)
     cb = load_codebook()
-    data_hash = file_sha256(data_path)
     with tracking.training_run(experiment, config, enabled=track) as run:
-        run.log_data(data_path, data_hash, len(data), train_part, dev, test)
+        run.log_data(Path(data_name), data_hash, len(data), train_part, dev, test)
         start = time.perf_counter()
         if config.kind in ("linear", "encoder") and config.threshold_folds > 1:
             tuning_scores, tuning_y = (
@@ -210,8 +222,9 @@ def train(
             "thresholds": {t: float(v) for t, v in zip(cb.ids, thresholds, strict=True)},
             "review_band": 0.0,
             "training_data": {
-                "file": data_path.name,
+                "file": data_name,
                 "sha256": data_hash,
+                **merge_counts,
                 "rows": len(data),
                 "train_rows": len(train_part),
                 "dev_rows": len(dev),
@@ -229,7 +242,8 @@ def train(
         if dev is not None and len(dev):
             scores = dev_scores if dev_scores is not None else fitted.predict_proba(dev.texts)
             review = choose_review_band(scores, dev.y, thresholds)
-            meta["review_band"] = review["band"]
+            meta["review"] = review.pop("review")  # the rule `tag` uses (meldtekst.review)
+            meta["review_band"] = review["band"]  # the older rule, for meldtekst versions before it
             meta["review_band_dev"] = review
         model = ThemeModelDir(path=None, estimator=fitted, meta=meta)
         out = save_model_dir(model, output, card=model_card(meta))
@@ -243,13 +257,17 @@ def train(
 
 def choose_review_band(
     scores: np.ndarray, y: np.ndarray, thresholds: np.ndarray, *, max_flagged: float = 0.25
-) -> dict[str, float]:
-    """The review band: the widest band around the thresholds that flags at most ``max_flagged``
-    of the dev reports, so `needs_review` points analysts to the reports most likely wrong
-    without asking them to read everything. Returns the band and what it catches on dev."""
+) -> dict[str, Any]:
+    """The review rule: the risk cut-off (`meldtekst.review`) that flags at most ``max_flagged`` of the
+    dev reports, so `needs_review` points analysts to the reports most likely wrong without asking
+    them to read everything. Also the older probability band, under the same cap, which models
+    keep in ``review_band`` so meldtekst versions before the risk rule still flag something.
+    Returns the band, what it catches on dev, and the new rule under ``review``."""
+    from meldtekst.review import choose_cutoff
+
     wrong = ((scores >= thresholds).astype(int) != y).any(axis=1)
     dist = np.abs(scores - thresholds).min(axis=1)
-    best = {"band": 0.0, "flagged_share": 0.0, "errors_caught_share": 0.0}
+    best: dict[str, Any] = {"band": 0.0, "flagged_share": 0.0, "errors_caught_share": 0.0}
     for band in np.arange(0.01, 0.5, 0.01):
         flagged = dist < band
         if flagged.mean() > max_flagged:
@@ -259,6 +277,7 @@ def choose_review_band(
             "flagged_share": round(float(flagged.mean()), 3),
             "errors_caught_share": round(float((wrong & flagged).sum() / max(wrong.sum(), 1)), 3),
         }
+    best["review"] = choose_cutoff(scores, y, thresholds, max_flagged=max_flagged)
     return best
 
 
@@ -274,9 +293,7 @@ def model_card(meta: dict[str, Any]) -> str:
         f"(sha256 `{meta['training_data']['sha256'][:12]}…`, {meta['training_data']['train_rows']} train / "
         f"{meta['training_data']['dev_rows']} dev / {meta['training_data']['test_rows']} test reports), "
         f"seed {meta['seed']}, code {meta['code_version']['git_commit'][:10]}",
-        f"- review band: ±{meta.get('review_band', 0)} around each theme's threshold "
-        f"(on dev it flags {meta.get('review_band_dev', {}).get('flagged_share', 0):.0%} of reports and catches "
-        f"{meta.get('review_band_dev', {}).get('errors_caught_share', 0):.0%} of the reports with an error)",
+        _review_card_line(meta),
         *_transformer_card_lines(meta),
         "",
         "## Intended use",
@@ -300,6 +317,22 @@ def model_card(meta: dict[str, Any]) -> str:
                 f"{pt['f1']:.2f} | {pt['support']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _review_card_line(meta: dict[str, Any]) -> str:
+    review = meta.get("review") or {}
+    if review:
+        return (
+            f"- needs_review: summed log-odds closeness of the scores to their thresholds >= {review['cutoff']:.3f} "
+            f"(on dev it flags {review['flagged_share']:.0%} of reports and catches "
+            f"{review['errors_caught_share']:.0%} of the reports with an error)"
+        )
+    dev = meta.get("review_band_dev", {})
+    return (
+        f"- review band: ±{meta.get('review_band', 0)} around each theme's threshold "
+        f"(on dev it flags {dev.get('flagged_share', 0):.0%} of reports and catches "
+        f"{dev.get('errors_caught_share', 0):.0%} of the reports with an error)"
+    )
 
 
 def _transformer_card_lines(meta: dict[str, Any]) -> list[str]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from meldtekst.cli import (  # noqa: F401  (importing a command module registers its command)
+    agreement,
     anonymize,
     basemodel,
     codebook,
     evaluate,
     explain,
+    labelstudio,
     models,
     qdpx,
     registry,
     report,
     spark,
+    suggest,
     tag,
     train,
     validate,

@@ -1,8 +1,9 @@
-"""The shared Typer app and the one place where user errors become one line and exit 1."""
+"""The shared Typer app, the one place where user errors become one line and exit 1, and warnings."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -30,6 +31,13 @@ class _Group(TyperGroup):
                 raise
             typer.echo("Interrupted; no output was written.", err=True)
             raise typer.Exit(130) from None
+
+
+def echo_warnings(warnings: Iterable[str]) -> None:
+    """Each warning as one ``Warning:`` line on stderr, written alike by every command (and
+    apart from stdout, so piped output stays clean)."""
+    for warning in warnings:
+        typer.echo(f"Warning: {warning}", err=True)
 
 
 app = typer.Typer(

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from meldtekst.anonymize import CATEGORIES, anonymize_file
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, echo_warnings
 from meldtekst.io import check_readable, table_format
 
 
@@ -24,8 +24,7 @@ def anonymize_cli(
     check_readable(input_path)
     table_format(output)
     summary = anonymize_file(input_path, output, text_column=text_column, sheet=sheet)
-    for warning in summary.warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+    echo_warnings(summary.warnings)
     if quiet:
         return
     console = Console(stderr=True)

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 
 from meldtekst.cli._app import app
-from meldtekst.evaluation import evaluate, write_errors
 from meldtekst.models.store import load_model
 
 
@@ -23,6 +22,8 @@ def evaluate_cli(
     errors: Path = typer.Option(None, "--errors", help="Write misclassified reports (expected vs predicted)."),
 ) -> None:
     """Evaluate a model on labelled reports: per-theme P/R/F1/support, micro and macro F1."""
+    from meldtekst.evaluation import evaluate, write_errors  # scikit-learn: imported only when used
+
     loaded = load_model(model)
     result = evaluate(loaded, data, split=split)
     m = result.metrics

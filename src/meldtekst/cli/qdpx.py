@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, echo_warnings
 from meldtekst.interop.qdpx import CODE_MODES, export_qdpx, import_qdpx
 from meldtekst.io import check_readable, table_format
 
@@ -46,8 +46,7 @@ def export_qdpx_cli(
         variables=variables or None,
         sheet=sheet,
     )
-    for warning in summary.warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+    echo_warnings(summary.warnings)
     console = Console(stderr=True)
     console.print(
         f"[green]{summary.reports} reports[/green], {summary.selections} coded selections by "
@@ -77,8 +76,7 @@ def import_qdpx_cli(
     table_format(output)
     check_readable(project)
     summary = import_qdpx(project, output, coder=coder, ignore_unknown=ignore_unknown)
-    for warning in summary.warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+    echo_warnings(summary.warnings)
     console = Console(stderr=True)
     console.print(
         f"[green]{summary.reports} reports[/green] -> {output} ({summary.labelled} with >= 1 label; "

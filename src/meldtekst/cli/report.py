@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, echo_warnings
 from meldtekst.io import check_readable
 from meldtekst.reporting import PERIODS, report_file, report_format
 
@@ -22,7 +22,17 @@ def report_cli(
     quotes: int = typer.Option(0, "--quotes", help="Up to N de-identified example sentences per theme."),
     min_count: int = typer.Option(5, "--min-count", help="Show counts below K as '< K' (privacy)."),
     model: str = typer.Option(
-        None, "--model", "-m", help="Model whose measured F1 the methods note quotes (default: the default model)."
+        None,
+        "--model",
+        "-m",
+        help="The model that tagged TAGGED: the methods note quotes its F1, and it marks the quotes "
+        "(default: the default model).",
+    ),
+    highlight: bool | None = typer.Option(
+        None,
+        "--highlight/--no-highlight",
+        help="Mark in each quote the words that raise its theme (default: when the model loads).",
+        show_default=False,
     ),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet to read (default: first with data)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
@@ -40,9 +50,9 @@ def report_cli(
         min_count=min_count,
         model=model,
         sheet=sheet,
+        highlight=highlight,
     )
-    for warning in report.warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+    echo_warnings(report.warnings)
     if quiet:
         return
     Console(stderr=True).print(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, echo_warnings
 from meldtekst.cli.explain import OptionalCountCommand
 from meldtekst.io import check_readable, table_format
 from meldtekst.models.store import load_model
@@ -54,8 +54,7 @@ def tag_cli(
         workers=workers,
         explain=explain,
     )
-    for warning in summary.warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+    echo_warnings(summary.warnings)
     if quiet:
         return
     console = Console(stderr=True)

@@ -10,12 +10,17 @@ from rich.console import Console
 
 from meldtekst.cli._app import app
 from meldtekst.errors import InputError
-from meldtekst.training import TrainConfig, train
 
 
 @app.command("train")
 def train_cli(
     data: Path = typer.Argument(..., help="Labelled reports (JSONL/CSV/XLSX/Parquet, spec schema)."),
+    extra: list[Path] = typer.Option(
+        None,
+        "--extra",
+        help="More labelled reports (repeatable), e.g. from `labelstudio import`: merged after DATA, the newest "
+        "label of an id wins, the rows without a split go to train.",
+    ),
     config: Path = typer.Option(..., "--config", "-c", help="Training config YAML (training/configs/)."),
     output: Path = typer.Option(None, "--output", "-o", help="Model directory to write (default: models/NAME)."),
     base_model: str = typer.Option(None, "--base-model", help="Transformer base: e5-small, hub id or directory."),
@@ -27,14 +32,31 @@ def train_cli(
     """Train a theme model (kind chosen by the config) and write its model directory."""
     if register and no_track:
         raise InputError("--register needs MLflow tracking; drop --no-track")
+    from meldtekst.training import TrainConfig, train  # scikit-learn, MLflow: imported only when used
+
     cfg = TrainConfig.from_yaml(config)
     if seed is not None:
         cfg.seed = seed
     from meldtekst.models.store import models_home
 
     out = output or models_home() / cfg.name
-    result = train(data, cfg, out, base_model=base_model, experiment=experiment, register=register, track=not no_track)
+    result = train(
+        data,
+        cfg,
+        out,
+        base_model=base_model,
+        experiment=experiment,
+        register=register,
+        track=not no_track,
+        extra=extra or (),
+    )
     console = Console(stderr=True)
+    td = result.model.meta.get("training_data", {})
+    if extra:
+        console.print(
+            f"data: {td.get('file')} ({td.get('rows')} reports; {td.get('relabelled_ids', 0)} id(s) relabelled by a "
+            f"later file, newest label kept; {td.get('added_ids', 0)} new)"
+        )
     for split in ("dev", "test"):
         m = result.metrics.get(split)
         if m:

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, echo_warnings
 from meldtekst.validate import validate_file
 
 
@@ -27,8 +27,7 @@ def validate_cli(
         typer.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_summary(report)
-    for warning in report.warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+    echo_warnings(report.warnings)
     for error in report.errors:
         typer.echo(f"Error: {error}", err=True)
     if not report.ok:

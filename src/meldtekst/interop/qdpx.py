@@ -140,7 +140,7 @@ def _norm_guid(value: str | None) -> str | None:
 def model_label(spec: str | None) -> str:
     """``meldtekst NAME vVERSION`` for a built-in model or model directory (read from its
     meta.json, weights not loaded); a registry URI is used as it is."""
-    from meldtekst.models.store import META, default_model_name, models_home
+    from meldtekst.models.store import META, default_model_name, models_home, read_meta_json
 
     spec = str(spec) if spec is not None else default_model_name()
     if spec.startswith(("models:/", "runs:/")):
@@ -151,10 +151,7 @@ def model_label(spec: str | None) -> str:
     meta_file = path / META
     if not meta_file.is_file():
         raise ModelError(f"model '{spec}' not found: not a model directory and not a built-in model")
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{meta_file}: corrupt model metadata ({exc})") from None
+    meta = read_meta_json(meta_file)
     return f"{MODEL_USER_PREFIX}{meta.get('name', path.name)} v{meta.get('version', '0')}"
 
 

@@ -117,7 +117,7 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
         doc_proba = self.classifier_.predict_proba(self._stack(Xd, texts))
         if not sent_blocks:
             return doc_proba, per_doc, np.zeros((0, self.n_outputs_))
-        Xs = self.linear_._weigh(sent_blocks)
+        Xs = self.linear_.scorer_.weigh(sent_blocks)
         coef = np.vstack([est.coef_[0, : self.n_sparse_] for est in self.classifier_.estimators_])
         sent_scores = np.asarray(Xs @ coef.T)
         return doc_proba, per_doc, sent_scores

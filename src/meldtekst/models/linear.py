@@ -2,11 +2,9 @@
 logistic regression. A scikit-learn estimator over raw texts, so it plugs into
 cross-validation, grid search and calibration as is.
 
-Features are counted per sentence and summed per report. Word and char_wb n-gram
-counts and keyword matches are additive over sentences (only word bigrams across a
-sentence boundary are lost), so one analysis pass yields both the report's features
-and every sentence's, and the evidence sentence costs a matrix product instead of
-a second pass over the text.
+It learns with scikit-learn and keeps what it learnt as a `LinearScorer` (numpy and
+scipy.sparse only), which does all feature extraction and scoring, at training time and
+at tagging time alike; a saved model is that scorer's arrays.
 """
 
 from __future__ import annotations
@@ -20,8 +18,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
-from meldtekst.features import CodebookFeatures
-from meldtekst.text import Sentence, normalize, sentences
+from meldtekst.models.linear_scorer import LinearScorer
+from meldtekst.text import Sentence, normalize
 
 
 class WordNgrams:
@@ -70,72 +68,25 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ features
-
-    @staticmethod
-    def _split(texts: Sequence[str]) -> tuple[list[list[Sentence]], list[Sentence], sparse.csr_matrix]:
-        per_doc = [sentences(t) if t and t.strip() else [] for t in texts]
-        flat = [s for ss in per_doc for s in ss]
-        owner = np.repeat(np.arange(len(per_doc)), [len(ss) for ss in per_doc])
-        pool = sparse.csr_matrix(
-            (np.ones(len(flat), dtype=np.float32), (owner, np.arange(len(flat)))), shape=(len(per_doc), len(flat))
-        )
-        return per_doc, flat, pool
-
-    def _counts(self, texts: Sequence[str], per_doc: list[list[Sentence]]) -> list[sparse.csr_matrix]:
-        """Raw counts per sentence (rows in reading order), one block per feature family."""
-        flat = [s for ss in per_doc for s in ss]
-        blocks = [self.word_.transform([s.tokens for s in flat])]
-        if self.use_char:
-            blocks.append(self.char_.transform([s.text for s in flat]))
-        if self.use_codebook:
-            spans = [[(s.start, s.end) for s in ss] for ss in per_doc]
-            blocks.append(self.codebook_.sentence_counts(texts, spans))
-        return blocks
-
-    def _weigh(self, blocks: list[sparse.csr_matrix]) -> sparse.csr_matrix:
-        """Raw counts (reports or sentences) -> the model's feature matrix."""
-        out = [self.word_tfidf_.transform(blocks[0])]
-        i = 1
-        if self.use_char:
-            out.append(self.char_tfidf_.transform(blocks[i]))
-            i += 1
-        if self.use_codebook:
-            cb = blocks[i].astype(np.float32)
-            cb.data = self.codebook_weight * np.log1p(cb.data)
-            out.append(cb)
-        return sparse.hstack(out, format="csr", dtype=np.float32)
-
-    def _features(
-        self, texts: Sequence[str]
-    ) -> tuple[sparse.csr_matrix, list[list[Sentence]], list[sparse.csr_matrix]]:
-        per_doc, flat, pool = self._split(texts)
-        if not flat:
-            width = self.n_features_
-            empty = sparse.csr_matrix((len(per_doc), width), dtype=np.float32)
-            return empty, per_doc, []
-        sent_blocks = self._counts(texts, per_doc)
-        doc_blocks = [(pool @ b).tocsr() for b in sent_blocks]
-        return self._weigh(doc_blocks), per_doc, sent_blocks
-
-    # ---------------------------------------------------------------------- API
+    # ------------------------------------------------------------------ fitting
 
     def fit(self, X: Sequence[str], y: np.ndarray) -> LinearThemeTagger:
         y = np.asarray(y)
         if y.ndim != 2:
             raise ValueError("y must be a 2-d indicator matrix (reports x themes)")
         texts = list(X)
-        per_doc, _flat, pool = self._split(texts)
+        per_doc, pool = LinearScorer.split(texts)
         # vocabularies and document frequencies are learnt on reports, not sentences
         doc_tokens = [[t for s in ss for t in s.tokens] for ss in per_doc]
-        self.word_ = CountVectorizer(
+        word = CountVectorizer(
             analyzer=WordNgrams(tuple(self.word_ngrams)),
             min_df=self.min_df,
             max_features=self.max_word_features,
             dtype=np.float32,
         ).fit(doc_tokens)
+        char = None
         if self.use_char:
-            self.char_ = CountVectorizer(
+            char = CountVectorizer(
                 analyzer="char_wb",
                 preprocessor=normalize,
                 ngram_range=tuple(self.char_ngrams),
@@ -143,41 +94,90 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
                 max_features=self.max_char_features,
                 dtype=np.float32,
             ).fit(texts)
-        if self.use_codebook:
-            self.codebook_ = CodebookFeatures(use_context=self.use_context, log_scale=False).fit(texts)
-        doc_blocks = [(pool @ b).tocsr() for b in self._counts(texts, per_doc)]
-        self.word_tfidf_ = TfidfTransformer(sublinear_tf=True).fit(doc_blocks[0])
-        if self.use_char:
-            self.char_tfidf_ = TfidfTransformer(sublinear_tf=True).fit(doc_blocks[1])
-        Xf = self._weigh(doc_blocks)
-        self.n_features_ = Xf.shape[1]
+        scorer = LinearScorer(
+            word_terms=_terms(word),
+            word_ngrams=tuple(self.word_ngrams),
+            word_idf=np.ones(len(word.vocabulary_)),
+            char_terms=_terms(char) if char is not None else None,
+            char_ngrams=tuple(self.char_ngrams),
+            char_idf=np.ones(len(char.vocabulary_)) if char is not None else None,
+            coef=np.zeros((y.shape[1], 0)),
+            intercept=np.zeros(y.shape[1]),
+            use_codebook=self.use_codebook,
+            use_context=self.use_context,
+            codebook_weight=self.codebook_weight,
+        )
+        doc_blocks = [(pool @ b).tocsr() for b in scorer.counts(texts, per_doc)]
+        scorer.word_idf = TfidfTransformer(sublinear_tf=True).fit(doc_blocks[0]).idf_.astype(np.float32)
+        if char is not None:
+            scorer.char_idf = TfidfTransformer(sublinear_tf=True).fit(doc_blocks[1]).idf_.astype(np.float32)
+        Xf = scorer.weigh(doc_blocks)
         base = LogisticRegression(
             C=self.C, class_weight=self.class_weight, solver="liblinear", random_state=self.random_state
         )
         # liblinear works in float64: convert once here, not once per theme
-        self.classifier_ = OneVsRestClassifier(base).fit(Xf.astype(np.float64), y)
-        for est in self.classifier_.estimators_:  # float32 weights halve the model file, same scores to ~1e-7
-            est.coef_ = est.coef_.astype(np.float32)
+        ovr = OneVsRestClassifier(base).fit(Xf.astype(np.float64), y)
+        # float32 weights halve the model file and give the same scores to ~1e-7
+        scorer.coef = np.vstack([est.coef_[0] for est in ovr.estimators_]).astype(np.float32)
+        scorer.intercept = np.asarray([float(est.intercept_[0]) for est in ovr.estimators_])
+        self.scorer_ = scorer
+        self.n_features_ = Xf.shape[1]
         self.n_outputs_ = y.shape[1]
         self.thresholds_ = np.full(self.n_outputs_, 0.5)
         return self
 
+    # ---------------------------------------------------------------------- API
+
+    def _features(
+        self, texts: Sequence[str]
+    ) -> tuple[sparse.csr_matrix, list[list[Sentence]], list[sparse.csr_matrix]]:
+        return self.scorer_.features(texts)
+
     def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
-        return self._features(list(X))[0]
+        return self.scorer_.transform(list(X))
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        return self.classifier_.predict_proba(self.transform(X))
+        return self.scorer_.predict_proba(list(X))
 
     def predict_with_sentences(self, X: Sequence[str]) -> tuple[np.ndarray, list[list[Sentence]], np.ndarray]:
         """Report probabilities plus every sentence's own probabilities (rows in reading order)."""
-        Xd, per_doc, sent_blocks = self._features(list(X))
-        doc_proba = self.classifier_.predict_proba(Xd)
-        if not sent_blocks:
-            return doc_proba, per_doc, np.zeros((0, self.n_outputs_))
-        return doc_proba, per_doc, self.classifier_.predict_proba(self._weigh(sent_blocks))
+        return self.scorer_.predict_with_sentences(list(X))
 
     def decision_function(self, X: Sequence[str]) -> np.ndarray:
-        return self.classifier_.decision_function(self.transform(X))
+        return self.scorer_.decision_function(list(X))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def __setstate__(self, state: dict) -> None:
+        """Models saved before the scorer existed (skops, with fitted scikit-learn parts) still load."""
+        super().__setstate__(state)
+        if "scorer_" not in state and "classifier_" in state:
+            self.scorer_ = scorer_from_sklearn(self)
+
+
+def _terms(vectorizer: CountVectorizer) -> list[str]:
+    terms = [""] * len(vectorizer.vocabulary_)
+    for term, i in vectorizer.vocabulary_.items():
+        terms[i] = term
+    return terms
+
+
+def scorer_from_sklearn(est: object) -> LinearScorer:
+    """A `LinearScorer` from an older model's fitted scikit-learn objects."""
+    e: dict = vars(est)
+    char = e.get("char_") if e.get("use_char", True) else None
+    ovr = e["classifier_"]
+    return LinearScorer(
+        word_terms=_terms(e["word_"]),
+        word_ngrams=tuple(e["word_ngrams"]),
+        word_idf=e["word_tfidf_"].idf_,
+        char_terms=_terms(char) if char is not None else None,
+        char_ngrams=tuple(e["char_ngrams"]),
+        char_idf=e["char_tfidf_"].idf_ if char is not None else None,
+        coef=np.vstack([m.coef_[0] for m in ovr.estimators_]),
+        intercept=np.asarray([float(m.intercept_[0]) for m in ovr.estimators_]),
+        use_codebook=e.get("use_codebook", False),
+        use_context=e.get("use_context", True),
+        codebook_weight=e.get("codebook_weight", 1.0),
+    )

@@ -3,7 +3,8 @@
 A model directory holds:
 - ``meta.json``: kind, name, version, codebook version, theme ids, per-theme
   thresholds, review band, training-data hash, config, metrics;
-- the weights in a safe format (``model.skops`` for scikit-learn models);
+- the weights in a safe format, never pickle (the linear model: ``linear.json`` + ``linear.npz``,
+  plain arrays; the encoder model: ``model.skops`` with a type allow-list);
 - ``README.md``: the model card.
 Built-in names (``fast``, ``accurate``) resolve to folders under the project's
 ``models/``; ``models:/NAME@ALIAS`` resolves through the MLflow registry.
@@ -123,7 +124,27 @@ def _load_skops(path: Path) -> Any:
         raise ModelError(f"{file}: cannot load model weights ({type(exc).__name__}: {exc})") from None
 
 
-register_kind("linear", _save_skops, _load_skops)
+def _save_linear(estimator: Any, path: Path) -> None:
+    """The linear model as its scorer's arrays (JSON + npz); other estimators of this kind via skops."""
+    scorer = getattr(estimator, "scorer_", None) or (estimator if hasattr(estimator, "save") else None)
+    if scorer is None:
+        _save_skops(estimator, path)
+        return
+    scorer.save(path)
+
+
+def _load_linear(path: Path) -> Any:
+    from meldtekst.models.linear_scorer import STATE_JSON, LinearScorer
+
+    if not (path / STATE_JSON).is_file():
+        return _load_skops(path)  # a model saved before the array format
+    try:
+        return LinearScorer.load(path)
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot load model weights ({type(exc).__name__}: {exc})") from None
+
+
+register_kind("linear", _save_linear, _load_linear)
 
 
 def save_model_dir(model: ThemeModelDir, path: str | Path, *, card: str | None = None) -> Path:
@@ -164,14 +185,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def read_meta_json(meta_file: Path) -> dict[str, Any]:
+    """The parsed ``meta.json``, unchecked (for a label without loading weights); corrupt JSON
+    is one `ModelError` line, the same wherever a model's metadata is read."""
+    try:
+        return json.loads(meta_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta_file}: corrupt model metadata ({exc})") from None
+
+
 def read_meta(path: Path) -> dict[str, Any]:
     meta_file = path / META
     if not meta_file.is_file():
         raise ModelError(f"{path}: not a meldtekst model directory (no {META})")
-    try:
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{meta_file}: corrupt model metadata ({exc})") from None
+    meta = read_meta_json(meta_file)
     for key in ("kind", "theme_ids", "thresholds", "codebook_version"):
         if key not in meta:
             raise ModelError(f"{meta_file}: model metadata lacks '{key}'")

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,10 @@ import pandas as pd
 from meldtekst.codebook import Codebook, load_codebook
 from meldtekst.errors import InputError
 from meldtekst.reporting.data import TaggedReports, load_tagged, parse_date
+
+if TYPE_CHECKING:
+    from meldtekst.models.store import ThemeModelDir
+    from meldtekst.reporting.quotes import Quote
 
 PERIODS = ("maand", "kwartaal", "schooljaar", "jaar", "rol")
 PERIOD_TITLES = {
@@ -91,7 +95,8 @@ class Report:
     model: ModelInfo
     tables: dict[str, Table]
     theme_names: dict[str, str]
-    quotes: dict[str, list[str]] = field(default_factory=dict)
+    quotes: dict[str, list[Quote]] = field(default_factory=dict)
+    highlighted_by: str = ""  # the model whose explanation spans are marked in the quotes; "" for none
     charts: dict[str, Chart] = field(default_factory=dict)
     generated: dt.date = field(default_factory=dt.date.today)
     warnings: list[str] = field(default_factory=list)
@@ -460,6 +465,28 @@ def _overview_table(report: Report) -> Table:
 
 # --------------------------------------------------------------------------- the report
 
+HIGHLIGHT_NOTE = (
+    "Gemarkeerd: de woorden die volgens model {model} het thema het sterkst aanwijzen (hoeveel de score van het "
+    "geanonimiseerde citaat daalt zonder die woorden)."
+)
+
+
+def _highlight_model(spec: str | Path | None, *, strict: bool, warnings: list[str]) -> ThemeModelDir | None:
+    """The model that marks the quotes; one that cannot be loaded leaves them unmarked with a
+    warning, or with ``strict`` (``--highlight`` asked for) fails the report with one line."""
+    from meldtekst.errors import MeldtekstError
+    from meldtekst.models.store import default_model_name, load_model
+
+    name = str(spec) if spec is not None else default_model_name()
+    try:
+        return load_model(name)
+    except (MeldtekstError, ImportError, OSError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        if strict:
+            raise MeldtekstError(f"--highlight: cannot load model '{name}': {reason}") from None
+        warnings.append(f"quotes are not highlighted: cannot load model '{name}' ({reason})")
+        return None
+
 
 def _as_date(value: dt.date | str | None, option: str) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
@@ -481,8 +508,14 @@ def build_report(
     model: str | Path | None = None,
     sheet: str | None = None,
     charts: bool = True,
+    highlight: bool | None = None,
 ) -> Report:
-    """Count themes in a tagged file and build every table (and chart) of the report."""
+    """Count themes in a tagged file and build every table (and chart) of the report.
+
+    ``highlight`` marks in each quote the words that raise its theme, measured by ``model``
+    on the de-identified quote: None marks them when the model loads (else a warning),
+    True fails when it does not, False never marks.
+    """
     if by not in PERIODS:
         raise InputError(f"--by '{by}' is not one of {', '.join(PERIODS)}")
     if min_count < 1:
@@ -575,15 +608,20 @@ def build_report(
     if quotes:
         from meldtekst.reporting.quotes import pick_quotes
 
-        report.quotes = pick_quotes(data, quotes, min_count=k)
-        rows = [{"Thema": cb[t].name, "Citaat": q} for t, qs in report.quotes.items() for q in qs]
-        tables["citaten"] = Table(
-            "citaten",
-            "Citaten (geanonimiseerd)",
-            pd.DataFrame(rows, columns=["Thema", "Citaat"]),
-            (),
-            "Korte voorbeeldzinnen uit meldingen, met namen, plaatsen, instellingen en contactgegevens vervangen.",
-        )
+        explainer = None if highlight is False else _highlight_model(model, strict=bool(highlight), warnings=warnings)
+        report.quotes = pick_quotes(data, quotes, min_count=k, model=explainer)
+        columns = ["Thema", "Citaat"]
+        note = "Korte voorbeeldzinnen uit meldingen, met namen, plaatsen, instellingen en contactgegevens vervangen."
+        if explainer is not None:
+            report.highlighted_by = f"{explainer.name} (versie {explainer.version})"
+            columns.append("Gemarkeerd")
+            note += f" {HIGHLIGHT_NOTE.format(model=report.highlighted_by)}"
+        rows = [
+            {"Thema": cb[t].name, "Citaat": q.text, "Gemarkeerd": "; ".join(s.text for s in q.spans)}
+            for t, qs in report.quotes.items()
+            for q in qs
+        ]
+        tables["citaten"] = Table("citaten", "Citaten (geanonimiseerd)", pd.DataFrame(rows, columns=columns), (), note)
 
     if charts:
         from meldtekst.reporting import charts as ch

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from typing import TYPE_CHECKING
 
-from meldtekst.reporting.counts import PERIOD_TITLES, Report, Table, nl_date
+from meldtekst.reporting.counts import HIGHLIGHT_NOTE, PERIOD_TITLES, Report, Table, nl_date
 from meldtekst.reporting.format import LOW_F1, cell, number
+
+if TYPE_CHECKING:
+    from meldtekst.reporting.quotes import Quote
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:#1f2933;margin:0;background:#f7f8fa}
@@ -27,6 +31,7 @@ p.note{color:#52606d;font-size:.85em;margin-top:4px}
 img{max-width:100%;height:auto;margin:8px 0}
 details{margin:8px 0}summary{cursor:pointer;color:#2f6690}
 blockquote{border-left:3px solid #9aa5b1;margin:6px 0;padding:2px 12px;color:#323f4b}
+blockquote mark{background:#ffe082;color:inherit;border-radius:3px;padding:0 1px}
 footer{margin-top:40px;color:#7b8794;font-size:.8em}
 """
 
@@ -97,11 +102,19 @@ def _quotes_html(report: Report) -> str:
         '<p class="note">Korte voorbeeldzinnen uit meldingen; namen, plaatsen, scholen en instellingen, datums, '
         "leeftijden en contactgegevens zijn vervangen door [PERSOON], [LOCATIE], [INSTELLING] enzovoort.</p>"
     )
+    if report.highlighted_by:
+        parts.append(f'<p class="note">{escape(HIGHLIGHT_NOTE.format(model=report.highlighted_by))}</p>')
     for theme, quotes in report.quotes.items():
         parts.append(f"<h3>{escape(report.theme_names[theme])}</h3>")
-        parts.extend(f"<blockquote>{escape(q)}</blockquote>" for q in quotes)
+        parts.extend(f"<blockquote>{quote_html(q)}</blockquote>" for q in quotes)
     parts.append("</section>")
     return "".join(parts)
+
+
+def quote_html(quote: Quote) -> str:
+    """The quote with its highlights as ``<mark>``; every piece is escaped on its own, so a
+    mark can neither split an entity nor let text through as markup."""
+    return "".join(f"<mark>{escape(piece)}</mark>" if marked else escape(piece) for piece, marked in quote.segments())
 
 
 def _methods_html(report: Report) -> str:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from meldtekst.reporting.counts import PERIOD_TITLES, Report, Table, nl_date
+from meldtekst.reporting.counts import HIGHLIGHT_NOTE, PERIOD_TITLES, Report, Table, nl_date
 from meldtekst.reporting.format import cell, number
+
+if TYPE_CHECKING:
+    from meldtekst.reporting.quotes import Quote
 
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # only what could start an HTML tag; "< 5" stays readable
 
@@ -13,6 +17,20 @@ _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")  # only what could start an HTML ta
 def _escape(text: str) -> str:
     text = text.replace("\\", "\\\\").replace("|", "\\|")
     return " ".join(_TAG_START.sub("&lt;", text).split())
+
+
+def quote_md(quote: Quote) -> str:
+    """The quote on one line with its highlights in ``**bold**``; each piece is escaped on its
+    own, ``*`` and ``_`` too, so the quote's own characters can never open or close emphasis."""
+    out = []
+    for piece, marked in quote.segments():
+        text = _TAG_START.sub("&lt;", piece.replace("\\", "\\\\").replace("|", "\\|"))
+        text = text.replace("*", "\\*").replace("_", "\\_").replace("\n", " ")
+        core = text.strip()
+        if marked and core:  # emphasis must start and end at a non-space to count as emphasis
+            text = f"{text[: len(text) - len(text.lstrip())]}**{core}**{text[len(text.rstrip()) :]}"
+        out.append(text)
+    return "".join(out)
 
 
 def table_md(table: Table) -> str:
@@ -68,9 +86,11 @@ def render_md(report: Report) -> str:
             out += [f"_{_escape(table.note)}_", ""]
     if report.quotes:
         out += ["## Citaten (geanonimiseerd)", ""]
+        if report.highlighted_by:
+            out += [_escape(HIGHLIGHT_NOTE.format(model=report.highlighted_by).replace("Gemarkeerd:", "Vet:")), ""]
         for theme, quotes in report.quotes.items():
             out += [f"### {report.theme_names[theme]}", ""]
-            out += [f"> {_escape(q)}\n" for q in quotes]
+            out += [f"> {quote_md(q)}\n" for q in quotes]
     out += ["## Methode en betrouwbaarheid", ""]
     if m.available:
         line = f"Thema's toegekend door model {m.name} (versie {m.version}); F1 per thema gemeten op een testset"

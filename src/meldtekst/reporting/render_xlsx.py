@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meldtekst.reporting.counts import Report, Table
+
+if TYPE_CHECKING:
+    from meldtekst.reporting.quotes import Quote
+
+_MARK_COLOUR = "9C5700"
 
 _SHEETS = {
     "overzicht": "Overzicht",
@@ -31,7 +36,8 @@ def _value(value: Any) -> Any:
     return value
 
 
-def _write_sheet(wb: Any, name: str, table: Table) -> None:
+def _write_sheet(wb: Any, name: str, table: Table, overrides: dict[tuple[int, str], Any] | None = None) -> None:
+    """One sheet from ``table``; ``overrides`` replaces the value of (row, column) cells (rich text)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
@@ -51,10 +57,13 @@ def _write_sheet(wb: Any, name: str, table: Table) -> None:
         hc.font = Font(bold=True)
         header.append(hc)
     ws.append(header)
-    for values in frame.itertuples(index=False, name=None):
+    for r, values in enumerate(frame.itertuples(index=False, name=None)):
         row = []
         for column, raw in zip(frame.columns, values, strict=True):
             v = _value(raw)
+            if overrides and (r, column) in overrides:
+                row.append(WriteOnlyCell(ws, value=overrides[(r, column)]))
+                continue
             c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
             if isinstance(v, str):
                 c.data_type = "s"  # text stays text: never a formula
@@ -62,6 +71,26 @@ def _write_sheet(wb: Any, name: str, table: Table) -> None:
                 c.number_format = "0.0%" if column in table.percent else "0.00"
             row.append(c)
         ws.append(row)
+
+
+def quote_rich_text(quote: Quote) -> Any:
+    """The quote as an Excel rich-text value, its highlights bold and dark orange (a cell has no
+    background per character); plain text when nothing is highlighted."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    parts = [(ILLEGAL_CHARACTERS_RE.sub("", piece), marked) for piece, marked in quote.segments()]
+    if not any(marked for _, marked in parts):
+        return "".join(piece for piece, _ in parts)
+    font = InlineFont(b=True, color=_MARK_COLOUR)
+    return CellRichText([TextBlock(font, piece) if marked else piece for piece, marked in parts if piece])
+
+
+def _quote_cells(report: Report) -> dict[tuple[int, str], Any]:
+    """Rich text for the "Citaat" column, in the row order of the citaten table."""
+    quotes = [q for qs in report.quotes.values() for q in qs]
+    return {(r, "Citaat"): quote_rich_text(q) for r, q in enumerate(quotes) if q.spans}
 
 
 def _letter(i: int) -> str:
@@ -78,7 +107,7 @@ def write_xlsx(report: Report, path: Path) -> None:
     for key, name in _SHEETS.items():
         table = report.tables.get(key)
         if table is not None:
-            _write_sheet(wb, name, table)
+            _write_sheet(wb, name, table, _quote_cells(report) if key == "citaten" else None)
     import pandas as pd
 
     notes = [
