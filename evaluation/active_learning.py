@@ -11,7 +11,7 @@ inside the simulation (5 extra fits per round); every theme uses 0.5, which the 
 weights of the `fast` config make a sensible cut-off. Absolute macro-F1 is therefore a little
 below the shipped model's; the comparison between strategies is what counts.
 
-    nice -n 10 python evaluation/active_learning.py            # ~20 min on 2 cores
+    nice -n 10 python evaluation/active_learning.py            # ~2-15 min on 2 cores
 Writes evaluation/results/active_learning.json and evaluation/results/active_learning.png.
 """
 
@@ -104,7 +104,8 @@ def main() -> None:
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "command": "nice -n 10 python evaluation/active_learning.py",
-        "config": "training/configs/fast.yaml (thresholds fixed at 0.5, no out-of-fold tuning)",
+        "config": f"training/configs/fast.yaml, fast v{config.version} "
+        "(thresholds fixed at 0.5, no out-of-fold tuning)",
         "train_pool": len(train),
         "test_reports": len(test),
         "start": args.start,

@@ -1,7 +1,11 @@
 """Does int8 change what `accurate` tags? Its encoder run in fp32 (PyTorch) and in ONNX int8 side by
 side on the test split: identical theme sets, score differences, macro-F1, and encoder speed.
 
-    python evaluation/quantization.py        # writes evaluation/results/quantization.json
+    python evaluation/quantization.py [--variants]   # writes evaluation/results/quantization.json
+
+With --variants it also quantises the same fp32 ONNX export other ways (7-bit or 8-bit weights,
+some layers kept in fp32) and measures each: cosine to the fp32 embedding, identical theme sets
+with the shipped head, and encoder speed (texts/s, one window per run as the shipped backend).
 
 Goal (issue #14): >= 99 % of test reports get the same theme set with int8 as with fp32.
 Timings are medians of 3 runs over the same texts, both backends in one process, one after the
@@ -37,7 +41,68 @@ def scores_with(model, texts: list[str], backend: str) -> tuple[np.ndarray, floa
     return scores, time.perf_counter() - start
 
 
+def variants(model, texts: list[str]) -> dict[str, dict[str, float]]:
+    """Other ways to quantise the encoder, measured on the same texts against PyTorch fp32."""
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from scipy import sparse
+
+    from meldtekst.embedding import E5Embedder, _export_onnx
+
+    est = model.estimator
+    ref = E5Embedder("e5-small", backend="torch", max_length=256, progress=False).embed(texts)
+    probe = E5Embedder("e5-small", backend="onnx-int8", max_length=256, progress=False)
+    linear = est.linear_.transform(texts)
+
+    def theme_sets(emb: np.ndarray) -> np.ndarray:
+        Z = sparse.hstack([linear, sparse.csr_matrix(est.embedding_weight * emb)], format="csr", dtype=np.float64)
+        return est.classifier_.predict_proba(Z) >= model.thresholds
+
+    reference = theme_sets(ref)
+    out: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        _export_onnx(probe.model_ref, fp32)
+        matmuls = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type == "MatMul"]
+        ffn_out = [n for n in matmuls if "/output/dense" in n and "attention" not in n]
+        ffn_in = [n for n in matmuls if "intermediate/dense" in n]
+        settings = {
+            "int8, 7-bit weights (shipped)": {"reduce_range": True},
+            "int8, 8-bit weights": {"reduce_range": False},
+            "int8, FFN output layers fp32": {"reduce_range": False, "nodes_to_exclude": ffn_out},
+            "int8 attention only (FFN fp32)": {"reduce_range": False, "nodes_to_exclude": ffn_out + ffn_in},
+            "ONNX fp32 (no quantisation)": None,
+        }
+        for i, (name, kw) in enumerate(settings.items()):
+            path = fp32
+            if kw is not None:
+                path = Path(tmp) / f"v{i}.onnx"
+                quantize_dynamic(fp32, path, weight_type=QuantType.QInt8, per_channel=True, **kw)
+            probe._session = probe._open_session(path)
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                emb = probe.embed(texts)
+                times.append(time.perf_counter() - start)
+            cos = (emb * ref).sum(axis=1)
+            out[name] = {
+                "cosine_mean": round(float(cos.mean()), 5),
+                "cosine_min": round(float(cos.min()), 5),
+                "identical_theme_sets": round(float((theme_sets(emb) == reference).all(axis=1).mean()), 4),
+                "encoder_texts_per_s": round(len(texts) / statistics.median(times), 1),
+            }
+            print(name, out[name], flush=True)
+    return out
+
+
 def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", action="store_true", help="also measure other quantisation settings")
+    args = ap.parse_args()
     data = load_labelled(ROOT / "data" / "meldingen.jsonl")
     _, _, test = split_data(data, 13)
     assert test is not None
@@ -69,6 +134,8 @@ def main() -> None:
         "reports_per_s": {b: round(len(texts) / statistics.median(t), 1) for b, t in runs.items()},
         "seconds_runs": {b: [round(x, 1) for x in t] for b, t in runs.items()},
     }
+    if args.variants:
+        result["variants"] = variants(model, texts)
     out = ROOT / "evaluation" / "results" / "quantization.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -100,6 +100,22 @@ def test_threshold_scale_changes_theme_count(tmp_path, tiny_model, corpus_rows):
     assert counts["0.5"] > counts["1.0"] > counts["1.5"]
 
 
+def test_review_band_widens_and_validates(tmp_path, tiny_model, corpus_rows):
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": r["id"], "tekst": r["tekst"]}) + "\n" for r in corpus_rows[:40]))
+    flagged = {}
+    for band in ("0", "0.2", "1"):
+        out = tmp_path / f"r{band}.jsonl"
+        r = runner.invoke(app, ["tag", str(src), "-o", str(out), "-m", str(tiny_model), "--review-band", band])
+        assert r.exit_code == 0
+        flagged[band] = sum(json.loads(line)["needs_review"] for line in out.read_text().splitlines())
+    assert flagged["0"] == 0 < flagged["0.2"] <= flagged["1"] == 40
+    bad = runner.invoke(
+        app, ["tag", str(src), "-o", str(tmp_path / "x.jsonl"), "-m", str(tiny_model), "--review-band", "2"]
+    )
+    assert bad.exit_code == 1 and "--review-band" in bad.output
+
+
 def test_missing_text_column_suggests(tmp_path, tiny_model):
     src = tmp_path / "in.csv"
     src.write_text("id,Tekst melding\n1,hallo\n")

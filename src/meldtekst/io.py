@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -460,6 +460,30 @@ def _to_parquet(df: pd.DataFrame, path: Path) -> None:
                 fixed[col] = fixed[col].map(lambda v: None if v is None else str(v))
         table = pa.Table.from_pandas(fixed, preserve_index=False)
     pq.write_table(table, path)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temp file beside ``path`` to write the whole output into; it replaces ``path`` only when the
+    block ends without error, so an interrupted or failed run never leaves half a file."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError("output folder does not exist", path=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def write_table(df: pd.DataFrame, path: str | Path, **kwargs: Any) -> None:

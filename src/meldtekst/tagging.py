@@ -151,9 +151,9 @@ def _evidence_from_sentences(
         offset += len(ss)
         if not ss or not assigned[i].any():
             continue
-        block = sent_proba[rows]
+        best = sent_proba[rows].argmax(axis=0)
         for j in np.flatnonzero(assigned[i]):
-            out[i][theme_ids[j]] = ss[int(np.argmax(block[:, j]))].text
+            out[i][theme_ids[j]] = ss[best[j]].text
     return out
 
 
@@ -234,6 +234,7 @@ def tag_file(
     id_column: str = "id",
     sheet: str | None = None,
     threshold_scale: float = 1.0,
+    review_band: float | None = None,
     chunksize: int = 2000,
     with_evidence: bool = True,
     progress: bool = False,
@@ -250,6 +251,8 @@ def tag_file(
         raise InputError("output must not be the input file", path=dst)
     if threshold_scale <= 0:
         raise InputError("--threshold-scale must be > 0")
+    if review_band is not None and not 0 <= review_band <= 1:
+        raise InputError("--review-band must be between 0 and 1")
     info = TableInfo(path=src, fmt="")
     summary = TagSummary(input=src, output=dst, model=f"{model.name} {model.version}")
     id_hashes: list[np.ndarray] = []  # 8 bytes a row: a million ids in a Counter would cost ~100 MB
@@ -269,15 +272,14 @@ def tag_file(
             writer,
             workers,
             threshold_scale=threshold_scale,
+            review_band=review_band,
             with_evidence=with_evidence,
             explain=explain,
         ):
             if id_column in chunk.columns:
                 id_hashes.append(np.fromiter((hash(as_text(v)) for v in chunk[id_column]), np.int64, len(chunk)))
-            out = chunk.copy()
-            for name, values in result_columns(result, fmt).items():
-                out[name] = values
-            writer.write(out)
+            added = pd.DataFrame(result_columns(result, fmt), index=chunk.index)
+            writer.write(pd.concat([chunk, added], axis=1))
             summary.rows += len(chunk)
             summary.empty_texts += int(result.empty.sum())
             summary.rows_with_theme += int(result.assigned.any(axis=1).sum())

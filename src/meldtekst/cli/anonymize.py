@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.anonymize import CATEGORIES, anonymize_file
 from meldtekst.cli._app import app, echo_warnings
 from meldtekst.io import check_readable, table_format
 
@@ -21,6 +20,8 @@ def anonymize_cli(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """De-identify the text column (names, places, schools, contact details -> [PERSOON] ...); rows kept."""
+    from meldtekst.anonymize import CATEGORIES, anonymize_file  # compiled patterns: only when used
+
     check_readable(input_path)
     table_format(output)
     summary = anonymize_file(input_path, output, text_column=text_column, sheet=sheet)

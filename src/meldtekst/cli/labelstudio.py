@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from meldtekst.cli._app import app
-from meldtekst.labelling.files import write_text_atomic
+from meldtekst.io import write_text_atomic
 from meldtekst.labelling.labelstudio import POLICIES, import_export, label_config
 
 labelstudio_app = typer.Typer(help="Label Studio: labelling interface and export import.", no_args_is_help=True)

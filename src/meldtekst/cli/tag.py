@@ -25,6 +25,12 @@ def tag_cli(
     threshold_scale: float = typer.Option(
         1.0, "--threshold-scale", help="Multiply every theme's threshold: < 1 tags more, > 1 tags fewer."
     ),
+    review_band: float = typer.Option(
+        None,
+        "--review-band",
+        help="Set needs_review when any theme's score is within this distance (0-1) of its threshold, "
+        "instead of the model's own review rule (chosen on dev to flag at most 25% of reports).",
+    ),
     no_evidence: bool = typer.Option(False, "--no-evidence", help="Skip evidence sentences (faster)."),
     workers: int = typer.Option(None, "--workers", help="Processes for large files (default: CPU cores, max 4)."),
     explain: int = typer.Option(
@@ -49,6 +55,7 @@ def tag_cli(
         id_column=id_column,
         sheet=sheet,
         threshold_scale=threshold_scale,
+        review_band=review_band,
         with_evidence=not no_evidence,
         progress=not quiet,
         workers=workers,

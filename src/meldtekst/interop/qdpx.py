@@ -32,9 +32,7 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import re
-import tempfile
 import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
@@ -53,7 +51,7 @@ import pandas as pd
 
 from meldtekst.codebook import Codebook, load_codebook
 from meldtekst.errors import InputError, MeldtekstError, ModelError
-from meldtekst.io import TableWriter, read_all, table_format
+from meldtekst.io import TableWriter, atomic_path, read_all, table_format
 from meldtekst.validate import as_text, is_blank, require_column
 
 log = logging.getLogger(__name__)
@@ -582,17 +580,10 @@ def _write_zip(dst: Path, root: ET.Element, files: dict[str, str]) -> None:
     ET.register_namespace("", NS)
     ET.indent(root, space=" ")
     xml = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("project.qde", xml)
-            for name, text in files.items():
-                zf.writestr(name, text.encode("utf-8"))
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(dst) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("project.qde", xml)
+        for name, text in files.items():
+            zf.writestr(name, text.encode("utf-8"))
 
 
 # ------------------------------------------------------------------------ import

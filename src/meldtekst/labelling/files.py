@@ -1,36 +1,14 @@
-"""Atomic writes for the non-table files of the labelling loop (Label Studio JSON tasks, XML config).
-
-Tables go through `meldtekst.io.TableWriter`; these are whole documents, written to a temp
-file beside the target and renamed over it, so an interrupted run never leaves half a file.
-"""
+"""Whole JSON documents of the labelling loop (Label Studio tasks and exports): read with one-line
+errors, written atomically through `meldtekst.io.write_text_atomic`."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from meldtekst.errors import InputError
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    path = Path(path)
-    parent = path.parent
-    if not parent.is_dir():
-        raise InputError("output folder does not exist", path=parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
+from meldtekst.io import write_text_atomic
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> Path:

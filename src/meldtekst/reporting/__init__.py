@@ -7,13 +7,11 @@ charts and de-identified quotes, as one HTML page, an Excel workbook or Markdown
 
 from __future__ import annotations
 
-import os
-import tempfile
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from meldtekst.errors import InputError
+from meldtekst.io import atomic_path
 from meldtekst.reporting.counts import PERIODS, Report, build_report, model_info, wilson
 from meldtekst.reporting.data import load_tagged, parse_date
 
@@ -32,13 +30,7 @@ def write_report(report: Report, path: str | Path) -> Path:
     """Render ``report`` by extension into a temp file beside ``path``, then move it into place."""
     path = Path(path)
     fmt = report_format(path)
-    parent = path.parent
-    if not parent.is_dir():
-        raise InputError("output folder does not exist", path=parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_path(path) as tmp:
         if fmt == "html":
             from meldtekst.reporting.render_html import render_html
 
@@ -51,10 +43,6 @@ def write_report(report: Report, path: str | Path) -> Path:
             from meldtekst.reporting.render_xlsx import write_xlsx
 
             write_xlsx(report, tmp)
-        os.replace(tmp, path)
-    finally:
-        with suppress(FileNotFoundError):
-            tmp.unlink()
     return path
 
 
