@@ -84,9 +84,14 @@ def test_tag_refuses_output_equal_to_input(tmp_path, tiny_model):
     assert src.read_text() == "id,tekst\n1,hallo\n"
 
 
-def test_threshold_scale_changes_theme_count(tmp_path, tiny_model, corpus_rows):
+def _reports_file(tmp_path, corpus_rows, n: int = 40):
     src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": r["id"], "tekst": r["tekst"]}) + "\n" for r in corpus_rows[:40]))
+    src.write_text("".join(json.dumps({"id": r["id"], "tekst": r["tekst"]}) + "\n" for r in corpus_rows[:n]))
+    return src
+
+
+def test_threshold_scale_changes_theme_count(tmp_path, tiny_model, corpus_rows):
+    src = _reports_file(tmp_path, corpus_rows)
     counts = {}
     for scale in ("0.5", "1.0", "1.5"):
         out = tmp_path / f"o{scale}.jsonl"
@@ -101,8 +106,7 @@ def test_threshold_scale_changes_theme_count(tmp_path, tiny_model, corpus_rows):
 
 
 def test_review_band_widens_and_validates(tmp_path, tiny_model, corpus_rows):
-    src = tmp_path / "in.jsonl"
-    src.write_text("".join(json.dumps({"id": r["id"], "tekst": r["tekst"]}) + "\n" for r in corpus_rows[:40]))
+    src = _reports_file(tmp_path, corpus_rows)
     flagged = {}
     for band in ("0", "0.2", "1"):
         out = tmp_path / f"r{band}.jsonl"
