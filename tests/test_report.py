@@ -437,3 +437,18 @@ def test_window_keeps_the_strongest_span_whole_and_moves_offsets():
     assert window(text).text == shorten(text)
     short = "kort"
     assert window(short, (_span(short, "kort"),)).spans[0].text == "kort"
+
+
+def test_evidence_round_trips_through_both_output_forms():
+    """`report` and `import-qdpx`/`export-qdpx` read evidence with the parser `tag`'s writer pairs with."""
+    import json
+
+    from meldtekst.codebook import load_codebook
+    from meldtekst.tagging import format_evidence, parse_evidence
+
+    ids = load_codebook().ids
+    ev = {"vt_melding": "School deed een melding bij Veilig Thuis.", "dreiging_vt_melding": "Ze dreigden: 'we bellen'."}
+    assert parse_evidence(format_evidence(ev), ids) == ev
+    assert parse_evidence(json.dumps(ev), ids) == ev
+    assert parse_evidence({**ev, "onbekend": "x", "thuiszitter": " "}, ids) == ev
+    assert parse_evidence(None, ids) == {} and parse_evidence("", ids) == {}

@@ -7,14 +7,17 @@ call it, so every route gives the same columns.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import multiprocessing as mp
 import os
+import re
 import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from meldtekst.io import TableInfo, TableWriter, read_table
 from meldtekst.models.store import ThemeModelDir
 from meldtekst.review import needs_review as review_flags
 from meldtekst.text import sentences
-from meldtekst.validate import as_text, require_column
+from meldtekst.validate import as_text, is_blank, require_column
 
 log = logging.getLogger(__name__)
 
@@ -175,13 +178,50 @@ def result_columns(result: TagResult, fmt: str) -> dict[str, list[Any]]:
     cols["themes"] = [";".join(ts) for ts in themes]
     for j, t in enumerate(ids):
         cols[f"score_{t}"] = np.round(result.scores[:, j], 4).tolist()
-    cols["evidence"] = [" | ".join(f"{t}: {s}" for t, s in ev.items()) for ev in result.evidence]
+    cols["evidence"] = [format_evidence(ev) for ev in result.evidence]
     cols["needs_review"] = [int(v) for v in result.needs_review]
     if result.explanations is not None:
         from meldtekst.explain import format_uitleg
 
         cols["uitleg"] = [format_uitleg(e) for e in result.explanations]
     return cols
+
+
+def format_evidence(evidence: dict[str, str]) -> str:
+    """The table form of a report's evidence: ``theme: sentence | theme: sentence``."""
+    return " | ".join(f"{t}: {s}" for t, s in evidence.items())
+
+
+def parse_evidence(value: Any, theme_ids: Sequence[str]) -> dict[str, str]:
+    """A report's evidence read back from a tagged file: the dict JSONL holds (or its JSON text), or
+    the table form `format_evidence` writes. Only known themes with a non-blank sentence are kept."""
+    if is_blank(value):
+        return {}
+    ids = set(theme_ids)
+    if isinstance(value, dict):
+        return {str(k): as_text(v) for k, v in value.items() if str(k) in ids and not is_blank(v)}
+    text = as_text(value)
+    if text.lstrip().startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict):
+            return parse_evidence(obj, theme_ids)
+    parts = _evidence_splitter(tuple(theme_ids)).split(text)
+    # parts: [before, id1, sentence1, id2, sentence2, ...]
+    out: dict[str, str] = {}
+    for i in range(1, len(parts) - 1, 2):
+        sentence = parts[i + 1].strip()
+        if sentence:
+            out[parts[i]] = sentence
+    return out
+
+
+@lru_cache(maxsize=4)
+def _evidence_splitter(theme_ids: tuple[str, ...]) -> re.Pattern[str]:
+    ids = "|".join(sorted(map(re.escape, theme_ids), key=len, reverse=True))
+    return re.compile(rf"(?:^|\s\|\s)({ids}):\s")
 
 
 @dataclass

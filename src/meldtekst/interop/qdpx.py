@@ -52,6 +52,7 @@ import pandas as pd
 from meldtekst.codebook import Codebook, load_codebook
 from meldtekst.errors import InputError, MeldtekstError, ModelError
 from meldtekst.io import TableWriter, atomic_path, read_all, table_format
+from meldtekst.tagging import parse_evidence
 from meldtekst.validate import as_text, is_blank, require_column
 
 log = logging.getLogger(__name__)
@@ -188,31 +189,6 @@ def _themes_of(value: Any, cb: Codebook, path: Path, row: int) -> list[str]:
     return cb.order(value)
 
 
-def _theme_prefix(cb: Codebook) -> re.Pattern[str]:
-    ids = "|".join(sorted(map(re.escape, cb.ids), key=len, reverse=True))
-    return re.compile(rf"(?:^|\s\|\s)({ids}): ")
-
-
-def _evidence_of(value: Any, prefix: re.Pattern[str]) -> dict[str, str]:
-    """Evidence as `tag` writes it: a dict in JSONL, ``theme: sentence | theme: …`` in tables."""
-    if isinstance(value, dict):
-        return {str(k): as_text(v) for k, v in value.items()}
-    if is_blank(value) or not isinstance(value, str):
-        return {}
-    if value.lstrip().startswith("{"):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            return {str(k): as_text(v) for k, v in parsed.items()}
-    marks = list(prefix.finditer(value))
-    return {
-        m.group(1): value[m.end() : marks[i + 1].start() if i + 1 < len(marks) else len(value)]
-        for i, m in enumerate(marks)
-    }
-
-
 _UITLEG_SPAN = re.compile(r'"(.+?)" \(([+-]?\d+(?:\.\d+)?)\)(?=, "|$)')
 
 
@@ -275,7 +251,6 @@ def _read_tagged(
         var_cols = [c for c in DEFAULT_VARIABLES if c in columns]
     else:
         var_cols = [require_column(columns, v, path, what="variable") for v in variables]
-    prefix = _theme_prefix(cb)
     reports: list[_Report] = []
     warnings: list[str] = []
     unplaced = 0
@@ -284,7 +259,7 @@ def _read_tagged(
     for row, rec in enumerate(records, start=1):
         text = as_text(rec[tcol])
         themes = _themes_of(rec["themes"], cb, path, row)
-        evidence = _evidence_of(rec.get("evidence"), prefix)
+        evidence = parse_evidence(rec.get("evidence"), cb.ids)
         selections: list[_Selection] = []
         for theme in themes:
             span = _locate(text, evidence.get(theme, "")) if evidence.get(theme) else None

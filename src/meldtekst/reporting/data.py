@@ -21,6 +21,7 @@ import pandas as pd
 from meldtekst.codebook import load_codebook
 from meldtekst.errors import InputError
 from meldtekst.io import read_all
+from meldtekst.tagging import parse_evidence
 from meldtekst.validate import as_text, is_blank
 
 NOT_TAGGED = "not a file written by meldtekst tag (no theme columns such as 'thuiszitter' and no 'themes' column)"
@@ -145,29 +146,6 @@ def _score(value: Any) -> float:
     return f
 
 
-def _parse_evidence(value: Any, ids: tuple[str, ...], splitter: re.Pattern[str]) -> dict[str, str]:
-    if is_blank(value):
-        return {}
-    if isinstance(value, dict):
-        return {str(k): as_text(v) for k, v in value.items() if str(k) in ids and not is_blank(v)}
-    text = as_text(value)
-    if text.lstrip().startswith("{"):
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError:
-            obj = None
-        if isinstance(obj, dict):
-            return _parse_evidence(obj, ids, splitter)
-    parts = splitter.split(text)
-    # parts: [before, id1, sentence1, id2, sentence2, ...]
-    out: dict[str, str] = {}
-    for i in range(1, len(parts) - 1, 2):
-        sentence = parts[i + 1].strip()
-        if sentence:
-            out[parts[i]] = sentence
-    return out
-
-
 def load_tagged(path: str | Path, *, sheet: str | None = None) -> TaggedReports:
     """Read a tagged file; fail with one line when it was not written by `meldtekst tag`."""
     path = Path(path)
@@ -211,11 +189,8 @@ def load_tagged(path: str | Path, *, sheet: str | None = None) -> TaggedReports:
                 for j, t in enumerate(ids):
                     scores[i, j] = _score(value.get(t))
 
-    splitter = re.compile(r"(?:^|\s\|\s)(" + "|".join(map(re.escape, ids)) + r"):\s")
     evidence = (
-        [_parse_evidence(v, ids, splitter) for v in df["evidence"].tolist()]
-        if "evidence" in columns
-        else [{} for _ in range(n)]
+        [parse_evidence(v, ids) for v in df["evidence"].tolist()] if "evidence" in columns else [{} for _ in range(n)]
     )
 
     date_col = _find_column(columns, DATE_COLUMN)
