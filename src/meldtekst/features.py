@@ -81,30 +81,21 @@ def _matches_at(pattern: re.Pattern[str], text: str, starts: Iterable[int]) -> l
 
 
 class CodebookFeatures:
-    """Counts of codebook keyword matches per theme and qualifier, log-scaled.
+    """Counts of codebook keyword matches per theme and qualifier, per sentence.
 
-    ``qualifiers`` chooses which qualifier columns to emit; with
-    ``use_context=False`` every match counts as affirmed (the ablation).
+    With ``use_context=False`` every match counts as affirmed (the ablation).
     """
 
-    def __init__(self, use_context: bool = True, weight: float = 1.0, log_scale: bool = True) -> None:
+    def __init__(self, use_context: bool = True) -> None:
         self.use_context = use_context
-        self.weight = weight
-        self.log_scale = log_scale
-
-    def fit(self, X: Iterable[str], y: object = None) -> CodebookFeatures:
         cb = load_codebook()
-        self.theme_ids_ = [t for t in cb.ids if t in cb.keyword_patterns]
-        self.qualifiers_ = list(QUALIFIERS) if self.use_context else ["affirmed"]
-        return self
-
-    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
-        return np.asarray([f"cb:{t}:{q}" for t in self.theme_ids_ for q in self.qualifiers_], dtype=object)
+        self.theme_ids = [t for t in cb.ids if t in cb.keyword_patterns]
+        self.qualifiers = list(QUALIFIERS) if use_context else ["affirmed"]
 
     def sentence_counts(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> sparse.csr_matrix:
         """Raw match counts per sentence: matching runs once per report (22 regex scans,
         not 22 per sentence) and each match is credited to the sentence holding its start."""
-        col = {(t, q): i for i, (t, q) in enumerate((t, q) for t in self.theme_ids_ for q in self.qualifiers_)}
+        col = {(t, q): i for i, (t, q) in enumerate((t, q) for t in self.theme_ids for q in self.qualifiers)}
         rows, cols = [], []
         base = 0
         for text, sent_spans in zip(texts, spans, strict=True):
@@ -122,21 +113,3 @@ class CodebookFeatures:
         m = sparse.csr_matrix((vals, (rows, cols)), shape=(base, len(col)), dtype=np.float32)
         m.sum_duplicates()
         return m
-
-    def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
-        col = {(t, q): i for i, (t, q) in enumerate((t, q) for t in self.theme_ids_ for q in self.qualifiers_)}
-        rows, cols, vals = [], [], []
-        n = 0
-        for i, text in enumerate(X):
-            n += 1
-            counts: dict[int, int] = {}
-            for theme, hits in keyword_matches(text).items():
-                for _, _, q in hits:
-                    key = (theme, q if self.use_context else "affirmed")
-                    if key in col:
-                        counts[col[key]] = counts.get(col[key], 0) + 1
-            for j, c in counts.items():
-                rows.append(i)
-                cols.append(j)
-                vals.append(self.weight * np.log1p(c) if self.log_scale else float(c))
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(n, len(col)), dtype=np.float64)

@@ -152,7 +152,7 @@ class LinearScorer:
         if self._codebook is None:
             from meldtekst.features import CodebookFeatures
 
-            self._codebook = CodebookFeatures(use_context=self.use_context, log_scale=False).fit([])
+            self._codebook = CodebookFeatures(use_context=self.use_context)
         return self._codebook
 
     def counts(self, texts: Sequence[str], per_doc: list[list[Sentence]]) -> list[sparse.csr_matrix]:
