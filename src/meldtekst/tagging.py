@@ -187,6 +187,11 @@ def result_columns(result: TagResult, fmt: str) -> dict[str, list[Any]]:
     return cols
 
 
+def _with_results(df: pd.DataFrame, result: TagResult, fmt: str) -> pd.DataFrame:
+    """The input rows, columns unchanged, followed by the output columns (added in one step)."""
+    return pd.concat([df, pd.DataFrame(result_columns(result, fmt), index=df.index)], axis=1)
+
+
 def format_evidence(evidence: dict[str, str]) -> str:
     """The table form of a report's evidence: ``theme: sentence | theme: sentence``."""
     return " | ".join(f"{t}: {s}" for t, s in evidence.items())
@@ -318,8 +323,7 @@ def tag_file(
         ):
             if id_column in chunk.columns:
                 id_hashes.append(np.fromiter((hash(as_text(v)) for v in chunk[id_column]), np.int64, len(chunk)))
-            added = pd.DataFrame(result_columns(result, fmt), index=chunk.index)
-            writer.write(pd.concat([chunk, added], axis=1))
+            writer.write(_with_results(chunk, result, fmt))
             summary.rows += len(chunk)
             summary.empty_texts += int(result.empty.sum())
             summary.rows_with_theme += int(result.assigned.any(axis=1).sum())
@@ -438,7 +442,4 @@ def _progress(src: Path, enabled: bool) -> Any:
 def tag_frame(model: ThemeModelDir, df: pd.DataFrame, *, text_column: str = "tekst", **kwargs: Any) -> pd.DataFrame:
     """The Parquet/CSV-style output columns for a DataFrame (used by the pyfunc and Spark)."""
     result = tag_texts(model, df[text_column].tolist(), **kwargs)
-    out = df.copy()
-    for name, values in result_columns(result, "table").items():
-        out[name] = values
-    return out
+    return _with_results(df, result, "table")
