@@ -8,7 +8,7 @@ fast model's features and frozen e5 embeddings together. Every trained system ge
 per-theme thresholds from out-of-fold scores of its own training part, never from the
 data it is scored on.
 
-    python evaluation/benchmark.py [--skip-lowo] [--systems keywords,fast,...]
+    python evaluation/benchmark.py [--skip-lowo] [--systems keywords,fast,...] [--model-dir NAME=DIR]
 
 writes evaluation/results/benchmark.json; evaluation/make_results.py renders RESULTS.md.
 """
@@ -117,15 +117,56 @@ def lowo(est: object, data: LabelledData) -> dict[str, float]:
     return scores
 
 
+def score_model_dir(path: Path, data: LabelledData, test: LabelledData) -> dict[str, object]:
+    """Test-split scores of a model trained by `meldtekst train`, refusing one trained on other data
+    or another split (its test reports could then have been training reports)."""
+    from meldtekst.models.store import load_model_dir
+    from meldtekst.training import file_sha256
+
+    model = load_model_dir(path)
+    meta = model.meta
+    corpus = ROOT / "data" / "meldingen.jsonl"
+    if meta["training_data"]["sha256"] != file_sha256(corpus) or meta.get("seed") != SEED:
+        raise SystemExit(f"{path}: not trained on {corpus.name} with split seed {SEED}")
+    t = time.perf_counter()
+    proba = model.predict_proba(test.texts)
+    predict_s = time.perf_counter() - t
+    m = theme_metrics(test.y, (proba >= model.thresholds).astype(int), data.theme_ids)
+    cfg = meta.get("config", {})
+    return {
+        "test_micro_f1": round(m["micro_f1"], 4),
+        "test_macro_f1": round(m["macro_f1"], 4),
+        "per_theme_f1": {t: round(v["f1"], 3) for t, v in m["per_theme"].items()},
+        "train_seconds": meta["metrics"]["train_seconds"],
+        "in_process_reports_per_second": round(len(test) / predict_s, 1),
+        "config": cfg.get("name"),
+        "config_file": next(
+            (
+                f.name
+                for f in sorted((ROOT / "training" / "configs").glob("*.yaml"))
+                if TrainConfig.from_yaml(f).name == cfg.get("name")
+            ),
+            None,
+        ),
+        "thresholds_from": "dev" if cfg.get("kind") == "transformer" else "out-of-fold on train",
+        "best_epoch": meta.get("epochs", {}).get("best"),
+    }
+
+
 def throughput(model_dir: str, n: int = 10_000, runs: int = 3, join: int = 1) -> dict[str, float]:
     """End-to-end `meldtekst tag` on n corpus-like reports (CSV), median of runs, vs bare CSV I/O.
     ``join`` > 1 glues that many consecutive corpus reports into one (longer reports: corpus reports
     have a median of ~90 e5 tokens, two joined ~265)."""
     rows = read_all(ROOT / "data" / "meldingen.jsonl")[["id", "datum", "rol", "tekst"]]
     if join > 1:
+        # every joined report distinct (a model may encode a repeated text once): report i with
+        # the next join-1 reports at a stride that grows with each pass over the corpus
         texts = rows["tekst"].tolist()
-        rows = rows.iloc[: len(rows) // join].copy()
-        rows["tekst"] = ["\n\n".join(texts[i * join : (i + 1) * join]) for i in range(len(rows))]
+        m = len(texts)
+        rows = pd.concat([rows] * (n // m + 1), ignore_index=True).iloc[:n].copy()
+        rows["tekst"] = ["\n\n".join(texts[(i + k * (1 + i // m)) % m] for k in range(join)) for i in range(len(rows))]
+        if rows["tekst"].nunique() != len(rows):
+            raise ValueError("joined benchmark reports are not distinct")
     big = pd.concat([rows] * (n // len(rows) + 1), ignore_index=True).iloc[:n].copy()
     big["id"] = [f"B{i:06d}" for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,6 +200,14 @@ def main() -> None:
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--resume", action="store_true", help="keep systems already in benchmark.json")
     ap.add_argument("--skip-accurate-throughput", action="store_true")
+    ap.add_argument(
+        "--model-dir",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="also score a model directory trained by `meldtekst train` on the same corpus and split (e.g. the "
+        "fine-tuned e5-small): test only, with its own thresholds and recorded training time; no LOWO",
+    )
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_labelled(ROOT / "data" / "meldingen.jsonl")
@@ -195,13 +244,18 @@ def main() -> None:
             entry["lowo_macro_f1"] = lowo(est, data)
         result["systems"][name] = entry
         (OUT / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
+    for spec in args.model_dir:
+        name, _, path = spec.partition("=")
+        print(f"== {name} ({path})", flush=True)
+        result["systems"][name] = score_model_dir(Path(path), data, test)
+        (OUT / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.skip_throughput:
         result["throughput_fast"] = throughput(str(ROOT / "models" / "fast"))
         print(result["throughput_fast"], flush=True)
         if (ROOT / "models" / "accurate").is_dir() and not args.skip_accurate_throughput:
-            result["throughput_accurate"] = throughput(str(ROOT / "models" / "accurate"), n=1000, runs=1)
+            result["throughput_accurate"] = throughput(str(ROOT / "models" / "accurate"), n=1000, runs=3)
             print(result["throughput_accurate"], flush=True)
-            result["throughput_accurate_long"] = throughput(str(ROOT / "models" / "accurate"), n=500, runs=1, join=2)
+            result["throughput_accurate_long"] = throughput(str(ROOT / "models" / "accurate"), n=1000, runs=3, join=2)
             print(result["throughput_accurate_long"], flush=True)
     (OUT / "benchmark.json").write_text(json.dumps(result, indent=2) + "\n")
 

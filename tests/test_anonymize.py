@@ -162,3 +162,18 @@ def test_anonymize_missing_column_is_one_line(tmp_path):
     assert r.output.strip().startswith("Error:") and "tekst" in r.output
     assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_name_written_in_lower_case_later_is_replaced_too():
+    text = "onze zoon Mats is 10. mats kreeg in groep 4 de diagnose. leerplicht wil voor mats een proces-verbaal."
+    result = deidentify(text, use_deduce=False)
+    assert "mats" not in result.text.lower(), result.text
+    assert "leerplicht wil voor [PERSOON] een proces-verbaal" in result.text  # the words around them stay
+    # deduce finds both names of the twins; their lower-case repeats go too
+    text = (
+        "onze tweeling, Mats en Jens, 10 jaar. mats kreeg in groep 4 de diagnose. "
+        "leerplicht overweegt voor jens een proces-verbaal. Mats zit thuis, jens zit thuis."
+    )
+    result = deidentify(text)
+    words = {w.strip(".,").lower() for w in result.text.split()}
+    assert not {"mats", "jens"} & words, result.text

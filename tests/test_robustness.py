@@ -132,3 +132,22 @@ def test_no_report_text_in_logs_or_errors(tmp_path, tiny_model, caplog):
     assert r.exit_code == 1 and CANARY not in r.output
     r = runner.invoke(app, ["evaluate", str(bad), "--model", str(tiny_model)])
     assert r.exit_code == 1 and CANARY not in r.output
+
+
+def test_models_with_their_own_threads_are_tagged_in_one_process(tmp_path, tiny_model, monkeypatch):
+    """ONNX Runtime's and torch's thread pools do not survive a fork: such models never fork."""
+    import meldtekst.tagging as tagging
+    from meldtekst.models.store import load_model_dir
+
+    src, dst = tmp_path / "in.csv", tmp_path / "o.csv"
+    pd.DataFrame({"id": range(1200), "tekst": ["Hij zit thuis sinds de zomer."] * 1200}).to_csv(src, index=False)
+    forks = []
+    monkeypatch.setattr(tagging, "ProcessPoolExecutor", lambda *a, **k: forks.append(a) or pytest.fail("forked"))
+    model = load_model_dir(tiny_model)
+    model.estimator.parallel_inside = True
+    tagging.tag_file(src, dst, model, chunksize=1000, workers=2)
+    assert not forks and len(read_all(dst)) == 1200
+    # the same file with a plain (single-threaded) model does use the workers
+    del model.estimator.parallel_inside
+    with pytest.raises(pytest.fail.Exception, match="forked"):
+        tagging.tag_file(src, dst, model, chunksize=1000, workers=2)

@@ -450,6 +450,11 @@ def _repeats(text: str, spans: list[Span]) -> list[Span]:
     out = []
     for w, category in words.items():
         variants = {w, w.upper()} if len(w) >= 4 else {w}
+        if category != "INSTELLING":
+            # informal reports write a name capitalised once and in lower case after ("Mats en
+            # Jens ... voor jens"); a common word that is also a name here gets replaced too,
+            # which errs on the side of privacy
+            variants.add(w.lower())
         for v in variants:
             for m in re.finditer(rf"(?<![\w'’-]){re.escape(v)}(?![\w'’])", text):
                 out.append(Span(m.start(), m.end(), category, _P_REPEAT, "repeat"))

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -41,7 +42,7 @@ from meldtekst.errors import ModelError
 __all__ = ["Backend", "E5Embedder", "export_onnx"]
 
 Backend = Literal["torch", "onnx-int8"]
-ONNX_FORMAT_VERSION = 1  # bump when the exported graph changes, so caches are rebuilt
+ONNX_FORMAT_VERSION = 2  # bump when the exported graph changes, so caches are rebuilt
 ONNX_OPSET = 17
 
 
@@ -63,6 +64,11 @@ class E5Embedder:
     scales activations per batch, so in a batch a text's vector shifts slightly with its
     batch mates (cosine ~0.996); one window per run keeps every vector a function of its
     text alone, at about the same speed for ~250-token texts.
+
+    ``layers`` keeps only the first N transformer layers (transformers' own
+    ``num_hidden_layers`` override; the rest of the weights are not loaded): half the
+    layers is about twice the speed, and for a linear head on pooled states the middle
+    layers of a small encoder lose little (measured in ``evaluation/encoder_variants.py``).
     """
 
     def __init__(
@@ -74,6 +80,7 @@ class E5Embedder:
         overlap: int = 32,
         batch_size: int | None = None,
         prefix: str = "query: ",
+        layers: int | None = None,
         num_threads: int | None = None,
         cache_dir: str | Path | None = None,
         progress: bool = True,
@@ -84,8 +91,6 @@ class E5Embedder:
             batch_size = 32 if backend == "torch" else 1
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        from transformers import AutoConfig, AutoTokenizer
-
         self.backend: Backend = backend
         self.prefix = prefix
         self.batch_size = batch_size
@@ -96,15 +101,15 @@ class E5Embedder:
             self.model_ref = str(prepare_base_model(str(model), self.cache_dir, progress=progress))
         else:
             self.model_ref = resolve_base_model(str(model))
-        try:
-            self.config = AutoConfig.from_pretrained(self.model_ref)
-            self.tokenizer = AutoTokenizer.from_pretrained(self.model_ref)
-        except OSError as exc:
-            raise ModelError(_one_line(f"cannot load the model '{self.model_ref}': {exc}")) from None
-        self.dim: int = int(self.config.hidden_size)
+        self.config, self.tokenizer, specials = _config_and_tokenizer(self.model_ref)
+        self.dim: int = int(self.config["hidden_size"])
+        depth = int(self.config.get("num_hidden_layers") or 0)
+        if layers is not None and not 1 <= layers <= depth:
+            raise ValueError(f"layers must be between 1 and {depth} for {self.model_ref}, got {layers}")
+        self.layers = None if layers == depth else layers
 
-        limit = int(getattr(self.config, "max_position_embeddings", 512))
-        self._prefix_ids: list[int] = self.tokenizer(prefix.rstrip(), add_special_tokens=False)["input_ids"]
+        limit = int(self.config.get("max_position_embeddings") or 512)
+        self._prefix_ids: list[int] = self.token_ids([prefix.rstrip()])[0]
         room = max_length - 2 - len(self._prefix_ids)
         if not 0 < max_length <= limit or room < 1:
             raise ValueError(f"max_length must leave room for text and be at most {limit}, got {max_length}")
@@ -113,14 +118,12 @@ class E5Embedder:
         self.max_length = max_length
         self.overlap = overlap
         self._room = room
-        self._bos = int(self.tokenizer.cls_token_id)
-        self._eos = int(self.tokenizer.sep_token_id)
-        self._pad = int(self.tokenizer.pad_token_id)
+        self._bos, self._eos, self._pad = specials
 
         self._torch_model: Any = None
         self._session: Any = None
         if backend == "torch":
-            self._torch_model = _load_pooled_encoder(self.model_ref)
+            self._torch_model = _load_pooled_encoder(self.model_ref, layers=self.layers)
         else:
             self.onnx_path = self._ensure_onnx_int8()
             self._session = self._open_session(self.onnx_path)
@@ -133,7 +136,7 @@ class E5Embedder:
             raise TypeError("embed() takes a list of texts, not a single string")
         out = np.zeros((len(texts), self.dim), dtype=np.float64)
         weight = np.zeros(len(texts), dtype=np.float64)
-        windows = [(i, w, ids) for i, text in enumerate(texts) for w, ids in self.windows(text)]
+        windows = [(i, w, ids) for i, per_text in enumerate(self.windows_of(texts)) for w, ids in per_text]
         windows.sort(key=lambda item: len(item[2]), reverse=True)
         for start in range(0, len(windows), self.batch_size):
             chunk = windows[start : start + self.batch_size]
@@ -151,14 +154,27 @@ class E5Embedder:
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out.astype(np.float32)
 
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, no special tokens (the tokenizer's batch call, in Rust)."""
+        return [e.ids for e in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
     def windows(self, text: str) -> list[tuple[float, list[int]]]:
         """The model inputs for one text: ``(weight, token ids)`` per window, specials included."""
-        ids = self.tokenizer(self.prefix + text, add_special_tokens=False, verbose=False)["input_ids"]
+        return self.windows_of([text])[0]
+
+    def windows_of(self, texts: Sequence[str]) -> list[list[tuple[float, list[int]]]]:
         n = len(self._prefix_ids)
-        if ids[:n] == self._prefix_ids:
-            body = ids[n:]
-        else:  # a prefix that merges with the text: tokenise the parts separately
-            body = self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+        prefixed = self.token_ids([self.prefix + t for t in texts])
+        return [
+            self._split(ids[n:] if ids[:n] == self._prefix_ids else self._body(t))
+            for ids, t in zip(prefixed, texts, strict=True)
+        ]
+
+    def _body(self, text: str) -> list[int]:
+        """A prefix that merges with the text: tokenise the parts separately."""
+        return self.token_ids([text])[0]
+
+    def _split(self, body: list[int]) -> list[tuple[float, list[int]]]:
         head = [self._bos, *self._prefix_ids]
         if len(body) <= self._room:
             return [(float(max(len(body), 1)), [*head, *body, self._eos])]
@@ -195,10 +211,9 @@ class E5Embedder:
 
     def _open_session(self, path: Path) -> Any:
         import onnxruntime as ort
-        import torch
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.num_threads or torch.get_num_threads()
+        options.intra_op_num_threads = self.num_threads or _default_threads()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
@@ -206,8 +221,9 @@ class E5Embedder:
 
     def _fingerprint(self) -> str:
         """Identifies the weights an ONNX export was made from (name, config, weight files)."""
-        digest = hashlib.sha256(f"onnx-v{ONNX_FORMAT_VERSION}|{self.model_ref}".encode())
-        digest.update(json.dumps(self.config.to_dict(), sort_keys=True, default=str).encode())
+        depth = f"|layers={self.layers}" if self.layers else ""  # absent for all layers: old caches stay valid
+        digest = hashlib.sha256(f"onnx-v{ONNX_FORMAT_VERSION}|{self.model_ref}{depth}".encode())
+        digest.update(json.dumps(self.config, sort_keys=True, default=str).encode())
         local = Path(self.model_ref)
         if local.is_dir():
             for f in sorted(local.glob("*.safetensors")) + sorted(local.glob("*.bin")):
@@ -218,6 +234,8 @@ class E5Embedder:
     def _ensure_onnx_int8(self) -> Path:
         """Export to ONNX and quantise once; later runs reuse ``<cache>/onnx/<model>-<fingerprint>``."""
         name = Path(self.model_ref.rstrip("/\\")).name or "model"
+        if self.layers:
+            name += f"-l{self.layers}"
         final = self.cache_dir / "onnx" / f"{name}-{self._fingerprint()}"
         target = final / "model-int8.onnx"
         if (final / "meta.json").is_file() and target.is_file():
@@ -242,7 +260,7 @@ class E5Embedder:
         try:
             with _Steps(self.progress, f"Exporting {name} to ONNX int8", total=2) as steps:
                 with steps.step("exporting the fp32 graph"):
-                    _export_onnx(self.model_ref, tmp / "model-fp32.onnx")
+                    _export_onnx(self.model_ref, tmp / "model-fp32.onnx", layers=self.layers)
                 with steps.step("quantising weights to int8"):
                     # Per-channel scales keep cosine to fp32 at ~0.995 (per-tensor: ~0.985);
                     # 7-bit weights (reduce_range) avoid int16 saturation on x86 CPUs without
@@ -258,7 +276,12 @@ class E5Embedder:
                     for f in tmp.iterdir():
                         if f.name != "model-int8.onnx":
                             f.unlink()
-                meta = {"source": self.model_ref, "format_version": ONNX_FORMAT_VERSION, "opset": ONNX_OPSET}
+                meta = {
+                    "source": self.model_ref,
+                    "layers": self.layers,
+                    "format_version": ONNX_FORMAT_VERSION,
+                    "opset": ONNX_OPSET,
+                }
                 (tmp / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             try:
                 tmp.rename(final)
@@ -274,6 +297,64 @@ class E5Embedder:
         return target
 
 
+def _default_threads() -> int:
+    """torch's thread count when torch is loaded (so ``torch.set_num_threads`` is respected),
+    else the cores this process may use; importing torch just to ask would cost a second."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return int(torch.get_num_threads())
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _config_and_tokenizer(model_ref: str) -> tuple[dict[str, Any], Any, tuple[int, int, int]]:
+    """(config dict, `tokenizers.Tokenizer`, (cls, sep, pad) ids) of a model.
+
+    A local transformers directory is read directly (``config.json``, ``tokenizer.json``):
+    importing transformers costs ~2 s of start-up, which the ONNX backend does not need
+    otherwise. Anything else (a hub id, a directory without ``tokenizer.json``) goes through
+    transformers' Auto classes."""
+    local = Path(model_ref)
+    try:
+        if (local / "config.json").is_file() and (local / "tokenizer.json").is_file():
+            from tokenizers import Tokenizer
+
+            config = json.loads((local / "config.json").read_text(encoding="utf-8"))
+            tokenizer = Tokenizer.from_file(str(local / "tokenizer.json"))
+            names = _special_token_names(local)
+            ids = [tokenizer.token_to_id(names[k]) if names.get(k) else None for k in ("cls", "sep", "pad")]
+            if all(i is not None for i in ids):
+                return config, tokenizer, (int(ids[0]), int(ids[1]), int(ids[2]))
+        from transformers import AutoConfig, AutoTokenizer
+
+        auto = AutoTokenizer.from_pretrained(model_ref)
+        if not getattr(auto, "is_fast", False):
+            raise ModelError(f"the model '{model_ref}' has no fast (tokenizers) tokenizer, which meldtekst needs")
+        config = AutoConfig.from_pretrained(model_ref).to_dict()
+        return config, auto.backend_tokenizer, (auto.cls_token_id, auto.sep_token_id, auto.pad_token_id)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(_one_line(f"cannot load the model '{model_ref}': {exc}")) from None
+
+
+def _special_token_names(local: Path) -> dict[str, str]:
+    """cls/sep/pad token strings from ``special_tokens_map.json`` or ``tokenizer_config.json``."""
+    names: dict[str, str] = {}
+    for file in ("tokenizer_config.json", "special_tokens_map.json"):  # the latter wins
+        path = local / file
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("cls", "sep", "pad"):
+            value = data.get(f"{key}_token")
+            if isinstance(value, dict):
+                value = value.get("content")
+            if isinstance(value, str):
+                names[key] = value
+    return names
+
+
 @contextmanager
 def _quiet_root_logger() -> Iterator[None]:
     root = logging.getLogger()
@@ -285,8 +366,9 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = None) -> Any:
-    """The encoder wrapped so that it returns mean-pooled states; frozen, in eval mode."""
+def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = None, layers: int | None = None) -> Any:
+    """The encoder (its first ``layers`` layers) wrapped so that it returns mean-pooled states;
+    frozen, in eval mode."""
     import torch
     from transformers import AutoModel
 
@@ -302,9 +384,20 @@ def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = No
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
 
-    kwargs = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    kwargs: dict[str, Any] = {"attn_implementation": attn_implementation} if attn_implementation else {}
+    if layers:
+        kwargs["num_hidden_layers"] = layers
     try:
-        encoder = AutoModel.from_pretrained(model_ref, **kwargs)
+        with _quiet_root_logger(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "weights not used" is the point of dropping layers
+            from transformers.utils import logging as hf_logging
+
+            verbosity = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()
+            try:
+                encoder = AutoModel.from_pretrained(model_ref, **kwargs)
+            finally:
+                hf_logging.set_verbosity(verbosity)
     except OSError as exc:
         raise ModelError(_one_line(f"cannot load the model '{model_ref}': {exc}")) from None
     module = MeanPooled(encoder).eval()
@@ -337,8 +430,8 @@ def export_onnx(module: Any, path: Path, *, output_name: str = "mean_pooled") ->
         )
 
 
-def _export_onnx(model_ref: str, path: Path) -> None:
+def _export_onnx(model_ref: str, path: Path, *, layers: int | None = None) -> None:
     """The mean-pooled encoder of ``model_ref`` as ONNX (see `export_onnx`)."""
-    export_onnx(_load_pooled_encoder(model_ref, attn_implementation="eager"), path)
+    export_onnx(_load_pooled_encoder(model_ref, attn_implementation="eager", layers=layers), path)
     if not path.is_file() or os.path.getsize(path) == 0:
         raise ModelError(f"ONNX export of '{model_ref}' produced no file")

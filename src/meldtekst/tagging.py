@@ -388,6 +388,10 @@ def _scored_chunks(
     if info.fmt == "csv" and info.delimiter:
         writer.delimiter = info.delimiter
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    if getattr(model.estimator, "parallel_inside", False):
+        # an encoder already spreads over the cores (ONNX Runtime / torch thread pools), and
+        # those pools do not survive a fork: one process
+        n_workers = 1
     if n_workers <= 1 or len(first) < 1000 or "fork" not in mp.get_all_start_methods():
         yield first, tag_texts(model, first[tcol].tolist(), **kwargs)
         for chunk in chunks:

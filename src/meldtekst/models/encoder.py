@@ -12,7 +12,6 @@ from `meldtekst base-model prepare` (or any local/hub model for users who have o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,15 +20,18 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
+from meldtekst.models.encoder_scorer import EncoderScorer
 from meldtekst.models.linear import LinearThemeTagger
 from meldtekst.text import Sentence
 
-_CACHE: dict[tuple[str, str, int], dict[str, np.ndarray]] = {}
+_CACHE: dict[tuple[str, str, int, int | None], dict[str, np.ndarray]] = {}
 _CACHE_LIMIT = 20_000
 
 
 class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
     """Sparse features of `LinearThemeTagger` + ``embedding_weight`` x frozen encoder embedding."""
+
+    parallel_inside = True  # the encoder's own threads use the cores: `tag` runs one process
 
     def __init__(
         self,
@@ -37,6 +39,7 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
         base_model: str = "e5-small",
         backend: str = "onnx-int8",
         max_length: int = 256,
+        layers: int | None = None,
         embedding_weight: float = 1.0,
         C: float = 4.0,
         linear: dict[str, Any] | None = None,
@@ -46,6 +49,7 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
         self.base_model = base_model
         self.backend = backend
         self.max_length = max_length
+        self.layers = layers
         self.embedding_weight = embedding_weight
         self.C = C
         self.linear = linear
@@ -63,14 +67,18 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
             from meldtekst.embedding import E5Embedder
 
             self._embedder = E5Embedder(
-                self.base_model, backend=self.backend, max_length=self.max_length, progress=False
+                self.base_model,
+                backend=self.backend,
+                max_length=self.max_length,
+                layers=getattr(self, "layers", None),
+                progress=False,
             )
         return self._embedder
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings with a bounded per-process cache keyed by encoder and text, so
         cross-validation (which clones the estimator) encodes each report once."""
-        key = (self.base_model, self.backend, self.max_length)
+        key = (self.base_model, self.backend, self.max_length, getattr(self, "layers", None))
         cache = _CACHE.setdefault(key, {})
         if len(cache) > _CACHE_LIMIT:
             cache.clear()
@@ -99,49 +107,37 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
         self.n_sparse_ = self.linear_.n_features_
         self.n_outputs_ = y.shape[1]
         self.thresholds_ = np.full(self.n_outputs_, 0.5)
+        self.scorer_ = self._scorer()
         return self
+
+    def _scorer(self) -> EncoderScorer:
+        """What tagging needs, as arrays: the head split into its sparse and dense blocks."""
+        coef = np.vstack([est.coef_[0] for est in self.classifier_.estimators_])
+        intercept = np.asarray([float(est.intercept_[0]) for est in self.classifier_.estimators_])
+        return EncoderScorer(
+            linear=self.linear_.scorer_.with_head(coef[:, : self.n_sparse_], intercept),
+            dense_coef=coef[:, self.n_sparse_ :],
+            embedding_weight=self.embedding_weight,
+            base_model=self.base_model,
+            backend=self.backend,
+            max_length=self.max_length,
+            layers=getattr(self, "layers", None),
+        )
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Models saved with skops before the array format still load (and then score alike)."""
+        self.__dict__.update(state)
+        if "classifier_" in state and "scorer_" not in state:
+            self.scorer_ = self._scorer()
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         texts = list(X)
-        return self.classifier_.predict_proba(self._stack(self.linear_.transform(texts), texts))
+        return self.scorer_.predict_proba(texts, self._embed(texts))
 
     def predict_with_sentences(self, X: Sequence[str]) -> tuple[np.ndarray, list[list[Sentence]], np.ndarray]:
-        """Report probabilities, and per sentence the head's score from its words alone.
-
-        Embedding every sentence would cost the encoder once per sentence; ranking sentences
-        by the word features' contribution to the same head is exact for that part of the
-        model and needs no second pass.
-        """
+        """See `EncoderScorer.predict_with_sentences`; embeddings through this estimator's cache."""
         texts = list(X)
-        Xd, per_doc, sent_blocks = self.linear_._features(texts)
-        doc_proba = self.classifier_.predict_proba(self._stack(Xd, texts))
-        if not sent_blocks:
-            return doc_proba, per_doc, np.zeros((0, self.n_outputs_))
-        Xs = self.linear_.scorer_.weigh(sent_blocks)
-        coef = np.vstack([est.coef_[0, : self.n_sparse_] for est in self.classifier_.estimators_])
-        sent_scores = np.asarray(Xs @ coef.T)
-        return doc_proba, per_doc, sent_scores
+        return self.scorer_.predict_with_sentences(texts, self._embed(texts))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
-
-
-def _save(estimator: EncoderThemeTagger, path: Path) -> None:
-    from meldtekst.models.store import _save_skops
-
-    _save_skops(estimator, path)
-
-
-def _load(path: Path) -> EncoderThemeTagger:
-    from meldtekst.models.store import _load_skops
-
-    return _load_skops(path)
-
-
-def _register() -> None:
-    from meldtekst.models.store import register_kind
-
-    register_kind("encoder", _save, _load)
-
-
-_register()

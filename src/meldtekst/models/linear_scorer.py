@@ -10,6 +10,7 @@ as plain JSON + ``.npz`` (no pickle, nothing executable). The arithmetic is scik
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 from collections.abc import Sequence
@@ -106,6 +107,17 @@ class LinearScorer:
         self._codebook: Any = None
         self._char_cache: dict[str, tuple[int, ...]] = {}
         self._coef_blocks: list[np.ndarray] | None = None  # coef split by feature family, on first use
+
+    def with_head(self, coef: np.ndarray, intercept: np.ndarray) -> LinearScorer:
+        """The same features scored by another head (the `accurate` model's sparse weights)."""
+        new = copy.copy(self)
+        new.coef = np.asarray(coef, dtype=np.float32)
+        new.intercept = np.asarray(intercept, dtype=np.float64)
+        if new.coef.shape != (self.n_outputs, self.n_features) or new.intercept.shape != (self.n_outputs,):
+            raise ValueError(f"head of shape {new.coef.shape} does not fit {self.n_features} features")
+        new._char_cache = {}
+        new._coef_blocks = None
+        return new
 
     # ------------------------------------------------------------------ counts
 

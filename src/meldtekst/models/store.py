@@ -77,7 +77,7 @@ _SAVERS: dict[str, Callable[[Any, Path], None]] = {}
 _LOADERS: dict[str, Callable[[Path], Any]] = {}
 _KIND_MODULES = {
     "transformer": "meldtekst.models.transformer",
-    "encoder": "meldtekst.models.encoder",
+    "encoder": "meldtekst.models.encoder_scorer",
 }
 
 

@@ -63,6 +63,8 @@ class TransformerThemeTagger(ClassifierMixin, BaseEstimator):
     such as e5's then costs no gradient or optimizer memory).
     """
 
+    parallel_inside = True  # torch's own threads use the cores: `tag` runs one process
+
     def __init__(
         self,
         *,
