@@ -33,6 +33,8 @@ class EncoderScorer:
     The encoder is opened on first use with the settings it was trained with.
     """
 
+    STATE_FILE = STATE_JSON  # its presence marks a directory in this format
+
     parallel_inside = True  # the encoder's own threads use the cores: `tag` runs one process
 
     def __init__(
@@ -149,32 +151,10 @@ class EncoderScorer:
         )
 
 
-def _save(estimator: Any, path: Path) -> None:
-    scorer = getattr(estimator, "scorer_", None) or (estimator if isinstance(estimator, EncoderScorer) else None)
-    if scorer is None:
-        from meldtekst.models.store import _save_skops
-
-        _save_skops(estimator, path)
-        return
-    scorer.save(path)
-
-
-def _load(path: Path) -> Any:
-    from meldtekst.errors import ModelError
-    from meldtekst.models.store import _load_skops
-
-    if not (path / STATE_JSON).is_file():
-        return _load_skops(path)  # a model saved before the array format
-    try:
-        return EncoderScorer.load(path)
-    except Exception as exc:
-        raise ModelError(f"{path}: cannot load model weights ({type(exc).__name__}: {exc})") from None
-
-
 def _register() -> None:
-    from meldtekst.models.store import register_kind
+    from meldtekst.models.store import register_array_kind
 
-    register_kind("encoder", _save, _load)
+    register_array_kind("encoder", lambda: EncoderScorer)
 
 
 _register()

@@ -74,6 +74,7 @@ class LinearScorer:
     the report's; the evidence sentence then costs a matrix product, not a second pass.
     """
 
+    STATE_FILE = STATE_JSON  # its presence marks a directory in this format
     MAX_CACHE = 200_000  # words; a stream of reports keeps bringing new ones
 
     def __init__(

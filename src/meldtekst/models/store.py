@@ -124,27 +124,39 @@ def _load_skops(path: Path) -> Any:
         raise ModelError(f"{file}: cannot load model weights ({type(exc).__name__}: {exc})") from None
 
 
-def _save_linear(estimator: Any, path: Path) -> None:
-    """The linear model as its scorer's arrays (JSON + npz); other estimators of this kind via skops."""
-    scorer = getattr(estimator, "scorer_", None) or (estimator if hasattr(estimator, "save") else None)
-    if scorer is None:
-        _save_skops(estimator, path)
-        return
-    scorer.save(path)
+def register_array_kind(kind: str, scorer_class: Callable[[], type]) -> None:
+    """A kind whose fitted estimator keeps a scorer (``scorer_``) saved as plain arrays by its own
+    ``save``/``load``; estimators without one, and directories written before the array format
+    (no ``STATE_FILE``), go through skops. ``scorer_class`` is called late, so that registering
+    imports nothing."""
+
+    def save(estimator: Any, path: Path) -> None:
+        scorer = getattr(estimator, "scorer_", None)
+        if scorer is None and isinstance(estimator, scorer_class()):
+            scorer = estimator
+        if scorer is None:
+            _save_skops(estimator, path)
+            return
+        scorer.save(path)
+
+    def load(path: Path) -> Any:
+        if not (path / scorer_class().STATE_FILE).is_file():
+            return _load_skops(path)
+        try:
+            return scorer_class().load(path)
+        except Exception as exc:
+            raise ModelError(f"{path}: cannot load model weights ({type(exc).__name__}: {exc})") from None
+
+    register_kind(kind, save, load)
 
 
-def _load_linear(path: Path) -> Any:
-    from meldtekst.models.linear_scorer import STATE_JSON, LinearScorer
+def _linear_scorer() -> type:
+    from meldtekst.models.linear_scorer import LinearScorer
 
-    if not (path / STATE_JSON).is_file():
-        return _load_skops(path)  # a model saved before the array format
-    try:
-        return LinearScorer.load(path)
-    except Exception as exc:
-        raise ModelError(f"{path}: cannot load model weights ({type(exc).__name__}: {exc})") from None
+    return LinearScorer
 
 
-register_kind("linear", _save_linear, _load_linear)
+register_array_kind("linear", _linear_scorer)
 
 
 def save_model_dir(model: ThemeModelDir, path: str | Path, *, card: str | None = None) -> Path:
