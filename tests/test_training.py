@@ -69,3 +69,31 @@ def test_mlflow_run_has_no_report_text(tmp_path, small_labelled, monkeypatch):
                 found.append(path)
     assert not found, found
     assert os.listdir(store / "artifacts")
+
+
+def test_code_version_marks_uncommitted_source(tmp_path, monkeypatch):
+    """A model trained from edited source must not claim a commit that does not reproduce it."""
+    import shutil
+    import subprocess
+
+    import meldtekst
+    from meldtekst import training
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    repo = tmp_path / "repo"
+    pkg = repo / "src" / "meldtekst"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("x = 1\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    monkeypatch.setattr(meldtekst, "__file__", str(pkg / "__init__.py"))
+    clean = training.git_commit()
+    assert len(clean) == 40 and all(c in "0123456789abcdef" for c in clean)
+    (pkg / "__init__.py").write_text("x = 2\n")
+    assert training.git_commit() == clean + "+dirty"
+    (repo / "notes.txt").write_text("untracked files elsewhere do not count\n")
+    (pkg / "__init__.py").write_text("x = 1\n")
+    assert training.git_commit() == clean

@@ -67,12 +67,23 @@ def file_sha256(path: str | Path) -> str:
 
 
 def git_commit() -> str:
+    """HEAD of the checkout meldtekst runs from, with ``+dirty`` when its package source differs
+    from that commit (the commit alone would then not reproduce the run)."""
     try:
         root = Path(meldtekst.__file__).resolve().parents[2]
-        out = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        git = ["git", "-C", str(root)]
+        out = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+        commit = out.stdout.strip()
+        if not commit:
+            return "unknown"
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
-        return out.stdout.strip() or "unknown"
+        return commit + ("+dirty" if changed.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
