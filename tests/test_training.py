@@ -97,3 +97,34 @@ def test_code_version_marks_uncommitted_source(tmp_path, monkeypatch):
     (repo / "notes.txt").write_text("untracked files elsewhere do not count\n")
     (pkg / "__init__.py").write_text("x = 1\n")
     assert training.git_commit() == clean
+
+
+def test_fit_on_train_and_dev(tmp_path, small_labelled, tiny_model, monkeypatch):
+    """After selection the final model may be fitted on train+dev: dev then gives no figures, the review
+    rule comes from out-of-fold scores, and test reports are never fitted on."""
+    from meldtekst.models.linear import LinearThemeTagger
+
+    seen: list[int] = []
+    real_fit = LinearThemeTagger.fit
+
+    def spy(self, X, y):
+        seen.append(len(list(X)))
+        return real_fit(self, X, y)
+
+    monkeypatch.setattr(LinearThemeTagger, "fit", spy)
+    cfg = TrainConfig(name="tiny", threshold_folds=2, fit_on="train+dev", model={"char_ngrams": [3, 4], "min_df": 2})
+    result = train(small_labelled, cfg, tmp_path / "all", track=False)
+    meta = result.model.meta
+    td = meta["training_data"]
+    assert td["fit_on"] == "train+dev" and td["fitted_rows"] == td["train_rows"] + td["dev_rows"]
+    assert seen[-1] == td["fitted_rows"] and max(seen) == td["fitted_rows"]  # folds and the final fit
+    assert "dev" not in meta["metrics"] and "test" in meta["metrics"]
+    assert meta["review_scored_on"].startswith("out-of-fold") and meta["review"]["cutoff"] > 0
+    card = (result.output / "README.md").read_text()
+    assert f"fitted on train+dev, {td['fitted_rows']} reports" in card
+    # the default stays train-only, with dev figures
+    assert json.loads((tiny_model / "meta.json").read_text())["training_data"]["fit_on"] == "train"
+    with pytest.raises(InputError, match="fit_on must be"):
+        train(small_labelled, TrainConfig(fit_on="everything"), tmp_path / "x", track=False)
+    with pytest.raises(InputError, match="transformer keeps dev"):
+        train(small_labelled, TrainConfig(kind="transformer", fit_on="train+dev"), tmp_path / "y", track=False)

@@ -43,6 +43,9 @@ class TrainConfig:
     version: str = "1"
     seed: int = 13
     threshold_folds: int = 5
+    # "train+dev": after model selection, fit the shipped model on train and dev together (21 % more
+    # reports here), with thresholds and the review rule from out-of-fold scores; test stays unseen
+    fit_on: str = "train"
     model: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -190,6 +193,7 @@ def train(
         data_hash, data_name, merge_counts = file_sha256(data_path), data_path.name, {}
     train_part, dev, test = split_data(data, config.seed)
     check_trainable(train_part, data_path)
+    fit_part = _fit_part(config, data, train_part, test)
     if base_model is not None:
         config.model["base_model"] = base_model
     estimator = build_estimator(config)
@@ -199,8 +203,8 @@ def train(
         start = time.perf_counter()
         if config.kind in ("linear", "encoder") and config.threshold_folds > 1:
             tuning_scores, tuning_y = (
-                oof_scores(estimator, train_part, config.threshold_folds, config.seed),
-                train_part.y,
+                oof_scores(estimator, fit_part, config.threshold_folds, config.seed),
+                fit_part.y,
             )
         else:
             tuning_scores, tuning_y = None, None
@@ -208,7 +212,7 @@ def train(
         if config.kind == "transformer":
             fitted.fit(train_part.texts, train_part.y, dev_texts=dev.texts, dev_y=dev.y, callback=run.log_epoch)
         else:
-            fitted.fit(train_part.texts, train_part.y)
+            fitted.fit(fit_part.texts, fit_part.y)
         dev_scores = None  # scored once when thresholds come from dev (a transformer pass is slow on CPU)
         if tuning_scores is None:
             tuning_scores, tuning_y = fitted.predict_proba(dev.texts), dev.y
@@ -218,8 +222,8 @@ def train(
         fitted.thresholds_ = thresholds
         metrics: dict[str, Any] = {"train_seconds": round(seconds, 2)}
         for name, part in (("dev", dev), ("test", test)):
-            if part is None or not len(part):
-                continue
+            if part is None or not len(part) or (name == "dev" and fit_part is not train_part):
+                continue  # no figures from reports the model was fitted on
             scores = dev_scores if name == "dev" and dev_scores is not None else fitted.predict_proba(part.texts)
             pred = (scores >= thresholds).astype(int)
             metrics[name] = theme_metrics(part.y, pred, cb.ids)
@@ -240,7 +244,9 @@ def train(
                 "train_rows": len(train_part),
                 "dev_rows": len(dev),
                 "test_rows": len(test) if test is not None else 0,
-                "label_counts_train": train_part.label_counts(),
+                "fit_on": config.fit_on,
+                "fitted_rows": len(fit_part),
+                "label_counts_train": fit_part.label_counts(),
             },
             "config": asdict(config),
             "seed": config.seed,
@@ -250,12 +256,18 @@ def train(
         }
         if getattr(fitted, "history_", None) is not None:  # transformer: per-epoch curve and the kept epoch
             meta["epochs"] = {"best": fitted.best_epoch_, "history": fitted.history_}
-        if dev is not None and len(dev):
-            scores = dev_scores if dev_scores is not None else fitted.predict_proba(dev.texts)
-            review = choose_review_band(scores, dev.y, thresholds)
+        review_on = None
+        if fit_part is not train_part:  # dev was fitted on: out-of-fold scores are the unseen ones
+            review_on, review_scores, review_y = "out-of-fold scores of train+dev", tuning_scores, tuning_y
+        elif dev is not None and len(dev):
+            review_on, review_y = "dev", dev.y
+            review_scores = dev_scores if dev_scores is not None else fitted.predict_proba(dev.texts)
+        if review_on is not None:
+            review = choose_review_band(review_scores, review_y, thresholds)
             meta["review"] = review.pop("review")  # the rule `tag` uses (meldtekst.review)
             meta["review_band"] = review["band"]  # the older rule, for meldtekst versions before it
             meta["review_band_dev"] = review
+            meta["review_scored_on"] = review_on
         model = ThemeModelDir(path=None, estimator=fitted, meta=meta)
         out = save_model_dir(model, output, card=model_card(meta))
         run.log_result(meta, out)
@@ -264,6 +276,21 @@ def train(
     return TrainResult(
         model=model, output=out, metrics=metrics, seconds=seconds, run_id=run_id, registered_version=registered
     )
+
+
+def _fit_part(config: TrainConfig, data: LabelledData, train: LabelledData, test: LabelledData | None) -> LabelledData:
+    """The reports the final model is fitted on (``config.fit_on``), in file order."""
+    if config.fit_on == "train":
+        return train
+    if config.fit_on != "train+dev":
+        raise InputError(f"fit_on must be 'train' or 'train+dev', not {config.fit_on!r}")
+    if config.kind not in ("linear", "encoder") or config.threshold_folds < 2:
+        raise InputError(
+            "fit_on: train+dev needs thresholds from out-of-fold scores (kind linear or encoder with "
+            "threshold_folds >= 2); a transformer keeps dev for choosing its epoch"
+        )
+    test_ids = set(test.ids) if test is not None else set()
+    return data.subset(np.array([i not in test_ids for i in data.ids], dtype=bool))
 
 
 def choose_review_band(
@@ -302,7 +329,13 @@ def model_card(meta: dict[str, Any]) -> str:
         f"- kind: `{meta['kind']}`; codebook v{meta['codebook_version']} ({len(meta['theme_ids'])} themes)",
         f"- trained {meta['created']} on `{meta['training_data']['file']}` "
         f"(sha256 `{meta['training_data']['sha256'][:12]}…`, {meta['training_data']['train_rows']} train / "
-        f"{meta['training_data']['dev_rows']} dev / {meta['training_data']['test_rows']} test reports), "
+        f"{meta['training_data']['dev_rows']} dev / {meta['training_data']['test_rows']} test reports"
+        + (
+            f"; fitted on train+dev, {meta['training_data']['fitted_rows']} reports"
+            if meta["training_data"].get("fit_on") == "train+dev"
+            else ""
+        )
+        + "), "
         f"seed {meta['seed']}, code {meta['code_version']['git_commit'][:10]}",
         _review_card_line(meta),
         *_transformer_card_lines(meta),
@@ -335,7 +368,7 @@ def _review_card_line(meta: dict[str, Any]) -> str:
     if review:
         return (
             f"- needs_review: summed log-odds closeness of the scores to their thresholds >= {review['cutoff']:.3f} "
-            f"(on dev it flags {review['flagged_share']:.0%} of reports and catches "
+            f"(on {meta.get('review_scored_on', 'dev')} it flags {review['flagged_share']:.0%} of reports and catches "
             f"{review['errors_caught_share']:.0%} of the reports with an error)"
         )
     dev = meta.get("review_band_dev", {})
