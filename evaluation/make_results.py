@@ -66,6 +66,22 @@ def benchmark_section(b: dict[str, Any]) -> list[str]:
                 + (f", epoch {s['best_epoch']} kept" if s.get("best_epoch") else "")
                 + "; train s is its recorded training time. LOWO not run: it would be seven fine-tunings.",
             ]
+    shipped = []
+    for name in ("fast", "accurate"):
+        meta_file = HERE.parent / "models" / name / "meta.json"
+        if meta_file.is_file():
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            test = meta.get("metrics", {}).get("test")
+            if test and meta.get("training_data", {}).get("fit_on") == "train+dev":
+                shipped.append(
+                    f"`{name}` v{meta['version']} test macro-F1 {test['macro_f1']:.3f}, micro {test['micro_f1']:.3f}"
+                )
+    if shipped:
+        out += [
+            "",
+            "The shipped models are these systems fitted again on train and dev together after selection "
+            "(`fit_on: train+dev`, thresholds from out-of-fold scores, test unseen): " + "; ".join(shipped) + ".",
+        ]
     lowo_rows = [n for n in names if systems[n].get("lowo_macro_f1")]
     if lowo_rows:
         writers = [w for w in systems[lowo_rows[0]]["lowo_macro_f1"] if w not in ("mean", "note")]
