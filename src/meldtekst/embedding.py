@@ -67,8 +67,9 @@ class E5Embedder:
 
     ``layers`` keeps only the first N transformer layers (transformers' own
     ``num_hidden_layers`` override; the rest of the weights are not loaded): half the
-    layers is about twice the speed, and for a linear head on pooled states the middle
-    layers of a small encoder lose little (measured in ``evaluation/encoder_variants.py``).
+    layers is about twice the speed, at a cost in quality (`accurate` with 8 of e5-small's
+    12 layers: leave-one-writer-out macro-F1 0.831 instead of 0.836;
+    ``evaluation/encoder_variants.py``).
     """
 
     def __init__(
@@ -371,6 +372,7 @@ def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = No
     frozen, in eval mode."""
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
     class MeanPooled(torch.nn.Module):
         """``encoder(ids, mask)`` -> masked mean of the last hidden states (B, H)."""
@@ -387,19 +389,14 @@ def _load_pooled_encoder(model_ref: str, *, attn_implementation: str | None = No
     kwargs: dict[str, Any] = {"attn_implementation": attn_implementation} if attn_implementation else {}
     if layers:
         kwargs["num_hidden_layers"] = layers
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # "some weights were not used" is the point of dropping layers
     try:
-        with _quiet_root_logger(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "weights not used" is the point of dropping layers
-            from transformers.utils import logging as hf_logging
-
-            verbosity = hf_logging.get_verbosity()
-            hf_logging.set_verbosity_error()
-            try:
-                encoder = AutoModel.from_pretrained(model_ref, **kwargs)
-            finally:
-                hf_logging.set_verbosity(verbosity)
+        encoder = AutoModel.from_pretrained(model_ref, **kwargs)
     except OSError as exc:
         raise ModelError(_one_line(f"cannot load the model '{model_ref}': {exc}")) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     module = MeanPooled(encoder).eval()
     module.requires_grad_(False)
     return module

@@ -194,6 +194,7 @@ def train(
     train_part, dev, test = split_data(data, config.seed)
     check_trainable(train_part, data_path)
     fit_part = _fit_part(config, data, train_part, test)
+    dev_fitted = config.fit_on == "train+dev"  # then dev gives no figures: its reports were fitted on
     if base_model is not None:
         config.model["base_model"] = base_model
     estimator = build_estimator(config)
@@ -222,8 +223,8 @@ def train(
         fitted.thresholds_ = thresholds
         metrics: dict[str, Any] = {"train_seconds": round(seconds, 2)}
         for name, part in (("dev", dev), ("test", test)):
-            if part is None or not len(part) or (name == "dev" and fit_part is not train_part):
-                continue  # no figures from reports the model was fitted on
+            if part is None or not len(part) or (name == "dev" and dev_fitted):
+                continue
             scores = dev_scores if name == "dev" and dev_scores is not None else fitted.predict_proba(part.texts)
             pred = (scores >= thresholds).astype(int)
             metrics[name] = theme_metrics(part.y, pred, cb.ids)
@@ -257,7 +258,7 @@ def train(
         if getattr(fitted, "history_", None) is not None:  # transformer: per-epoch curve and the kept epoch
             meta["epochs"] = {"best": fitted.best_epoch_, "history": fitted.history_}
         review_on = None
-        if fit_part is not train_part:  # dev was fitted on: out-of-fold scores are the unseen ones
+        if dev_fitted:  # out-of-fold scores are the unseen ones
             review_on, review_scores, review_y = "out-of-fold scores of train+dev", tuning_scores, tuning_y
         elif dev is not None and len(dev):
             review_on, review_y = "dev", dev.y

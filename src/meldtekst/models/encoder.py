@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from meldtekst.models.encoder_scorer import EncoderScorer
-from meldtekst.models.linear import LinearThemeTagger
+from meldtekst.models.linear import LinearThemeTagger, ovr_weights
 from meldtekst.text import Sentence
 
 _CACHE: dict[tuple[str, str, int, int | None], dict[str, np.ndarray]] = {}
@@ -112,8 +112,7 @@ class EncoderThemeTagger(ClassifierMixin, BaseEstimator):
 
     def _scorer(self) -> EncoderScorer:
         """What tagging needs, as arrays: the head split into its sparse and dense blocks."""
-        coef = np.vstack([est.coef_[0] for est in self.classifier_.estimators_])
-        intercept = np.asarray([float(est.intercept_[0]) for est in self.classifier_.estimators_])
+        coef, intercept = ovr_weights(self.classifier_)
         return EncoderScorer(
             linear=self.linear_.scorer_.with_head(coef[:, : self.n_sparse_], intercept),
             dense_coef=coef[:, self.n_sparse_ :],

@@ -114,11 +114,6 @@ class EncoderScorer:
 
     # ------------------------------------------------------------- persistence
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state["_embedder"] = None  # a runtime resource, never saved
-        return state
-
     def save(self, path: Path) -> None:
         self.linear.save(path)
         state = {

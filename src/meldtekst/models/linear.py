@@ -116,10 +116,8 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
             C=self.C, class_weight=self.class_weight, solver="liblinear", random_state=self.random_state
         )
         # liblinear works in float64: convert once here, not once per theme
-        ovr = OneVsRestClassifier(base).fit(Xf.astype(np.float64), y)
-        # float32 weights halve the model file and give the same scores to ~1e-7
-        scorer.coef = np.vstack([est.coef_[0] for est in ovr.estimators_]).astype(np.float32)
-        scorer.intercept = np.asarray([float(est.intercept_[0]) for est in ovr.estimators_])
+        coef, scorer.intercept = ovr_weights(OneVsRestClassifier(base).fit(Xf.astype(np.float64), y))
+        scorer.coef = coef.astype(np.float32)  # halves the model file, same scores to ~1e-7
         self.scorer_ = scorer
         self.n_features_ = Xf.shape[1]
         self.n_outputs_ = y.shape[1]
@@ -127,11 +125,6 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
         return self
 
     # ---------------------------------------------------------------------- API
-
-    def _features(
-        self, texts: Sequence[str]
-    ) -> tuple[sparse.csr_matrix, list[list[Sentence]], list[sparse.csr_matrix]]:
-        return self.scorer_.features(texts)
 
     def transform(self, X: Sequence[str]) -> sparse.csr_matrix:
         return self.scorer_.transform(list(X))
@@ -163,11 +156,17 @@ def _terms(vectorizer: CountVectorizer) -> list[str]:
     return terms
 
 
+def ovr_weights(ovr: OneVsRestClassifier) -> tuple[np.ndarray, np.ndarray]:
+    """(weights, themes x features; intercepts) of a fitted one-vs-rest logistic regression."""
+    coef = np.vstack([m.coef_[0] for m in ovr.estimators_])
+    return coef, np.asarray([float(m.intercept_[0]) for m in ovr.estimators_])
+
+
 def scorer_from_sklearn(est: object) -> LinearScorer:
     """A `LinearScorer` from an older model's fitted scikit-learn objects."""
     e: dict = vars(est)
     char = e.get("char_") if e.get("use_char", True) else None
-    ovr = e["classifier_"]
+    coef, intercept = ovr_weights(e["classifier_"])
     return LinearScorer(
         word_terms=_terms(e["word_"]),
         word_ngrams=tuple(e["word_ngrams"]),
@@ -175,8 +174,8 @@ def scorer_from_sklearn(est: object) -> LinearScorer:
         char_terms=_terms(char) if char is not None else None,
         char_ngrams=tuple(e["char_ngrams"]),
         char_idf=e["char_tfidf_"].idf_ if char is not None else None,
-        coef=np.vstack([m.coef_[0] for m in ovr.estimators_]),
-        intercept=np.asarray([float(m.intercept_[0]) for m in ovr.estimators_]),
+        coef=coef,
+        intercept=intercept,
         use_codebook=e.get("use_codebook", False),
         use_context=e.get("use_context", True),
         codebook_weight=e.get("codebook_weight", 1.0),

@@ -260,8 +260,9 @@ class LinearScorer:
     # ------------------------------------------------------------- persistence
 
     def __getstate__(self) -> dict[str, Any]:
-        """Compact state for pickle-like savers (skops inside the `encoder` model): term arrays,
-        not dictionaries, and no caches."""
+        """Compact state for pickle-like savers (`encoder` models saved with skops before the array
+        format hold a scorer; `__setstate__` reads them back): term arrays, not dictionaries, and
+        no caches."""
         caches = ("word_vocab", "char_vocab", "_char_cache", "_coef_blocks")
         state = {k: v for k, v in self.__dict__.items() if k not in caches}
         state["_codebook"] = None

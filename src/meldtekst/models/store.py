@@ -3,8 +3,9 @@
 A model directory holds:
 - ``meta.json``: kind, name, version, codebook version, theme ids, per-theme
   thresholds, review band, training-data hash, config, metrics;
-- the weights in a safe format, never pickle (the linear model: ``linear.json`` + ``linear.npz``,
-  plain arrays; the encoder model: ``model.skops`` with a type allow-list);
+- the weights in a safe format, never pickle: plain arrays (the linear model: ``linear.json`` +
+  ``linear.npz``; the encoder model adds ``encoder.json`` + ``encoder_head.npz``), or, for
+  directories written before that format, ``model.skops`` read with a type allow-list;
 - ``README.md``: the model card.
 Built-in names (``fast``, ``accurate``) resolve to folders under the project's
 ``models/``; ``models:/NAME@ALIAS`` resolves through the MLflow registry.
