@@ -92,20 +92,21 @@ def adjudicated_labels() -> dict[str, list[str]]:
     return out
 
 
-def assign_splits(kept: list[dict], y: np.ndarray) -> np.ndarray:
-    """The fixed split: reports already in data/meldingen.jsonl keep theirs (so relabelling never
-    reshuffles train/dev/test); only a first build stratifies from scratch."""
-    previous: dict[str, str] = {}
+def _previous() -> dict[str, dict]:
+    """bron_id -> the row it has in the current data/meldingen.jsonl (id and split stay fixed)."""
     corpus = DATA / "meldingen.jsonl"
-    if corpus.is_file():
-        for line in corpus.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            previous[row["bron_id"]] = row["split"]
-    if previous and all(r["id"] in previous for r in kept):
-        return np.array([previous[r["id"]] for r in kept], dtype=object)
-    split = np.array(["train"] * len(kept), dtype=object)
+    if not corpus.is_file():
+        return {}
+    rows = (json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines() if line.strip())
+    return {row["bron_id"]: row for row in rows}
+
+
+def _stratified(y: np.ndarray) -> np.ndarray:
+    split = np.array(["train"] * len(y), dtype=object)
+    if len(y) < 10:
+        return split
     outer = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.30, random_state=SEED)
-    _, rest = next(outer.split(np.zeros(len(kept)), y))
+    _, rest = next(outer.split(np.zeros(len(y)), y))
     inner = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=0.50, random_state=SEED)
     dev_i, test_i = next(inner.split(np.zeros(len(rest)), y[rest]))
     split[rest[dev_i]] = "dev"
@@ -113,11 +114,48 @@ def assign_splits(kept: list[dict], y: np.ndarray) -> np.ndarray:
     return split
 
 
+def assign_splits(kept: list[dict], y: np.ndarray) -> np.ndarray:
+    """The fixed split: reports already in data/meldingen.jsonl keep theirs (so relabelling or a new
+    corpus round never reshuffles train/dev/test); new reports are split 70/15/15 among themselves."""
+    previous = _previous()
+    split = np.array([previous[r["id"]]["split"] if r["id"] in previous else "" for r in kept], dtype=object)
+    new = np.flatnonzero(split == "")
+    if len(new):
+        split[new] = _stratified(y[new])
+    return split
+
+
+def writer_key(source_id: str) -> tuple[int, str]:
+    """W2-0001 before W10-0001 (numeric writer order, not string order)."""
+    writer = source_id.split("-")[0]
+    digits = "".join(c for c in writer if c.isdigit())
+    return (int(digits) if digits else 0, source_id)
+
+
+def assign_ids(kept: list[dict]) -> list[str]:
+    """Corpus ids stay with their report: existing reports keep their M-id, new ones continue after
+    the highest, in writer order."""
+    previous = _previous()
+    taken = {previous[r["id"]]["id"] for r in kept if r["id"] in previous}
+    n = max((int(i.split("-")[1]) for i in (row["id"] for row in previous.values())), default=0)
+    out = []
+    for r in kept:
+        if r["id"] in previous:
+            out.append(previous[r["id"]]["id"])
+        else:
+            n += 1
+            while f"M-{n:04d}" in taken:
+                n += 1
+            out.append(f"M-{n:04d}")
+    return out
+
+
 def main() -> int:
     cb = load_codebook()
     overrides = adjudicated_labels()
     records: list[dict] = []
-    for path in sorted(RAW.glob("writer_*.jsonl")):
+    # writers in numeric order, so an earlier round's report wins a duplicate check against a later one
+    for path in sorted(RAW.glob("writer_*.jsonl"), key=lambda p: writer_key(p.stem.removeprefix("writer_"))):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -171,21 +209,23 @@ def main() -> int:
     kept = [r for r in kept if r["id"] not in near_drop]
     max_cos = float(np.max(1 - dist[:, 1])) if len(kept) > 1 else 0.0
 
-    # stable order: by writer id; final ids M-0001..
-    kept.sort(key=lambda r: r["id"])
+    # stable order: by writer (numerically), then source id; corpus ids M-0001.. stay with their report
+    kept.sort(key=lambda r: writer_key(r["id"]))
     y = np.array([[int(t in r["labels"]) for t in cb.ids] for r in kept])
     split = assign_splits(kept, y)
+    ids = assign_ids(kept)
 
     out_path = DATA / "meldingen.jsonl"
     with out_path.open("w", encoding="utf-8") as fh:
-        for n, (rec, s) in enumerate(zip(kept, split, strict=True), 1):
+        for rec, s, corpus_id in zip(kept, split, ids, strict=True):
             row = {
-                "id": f"M-{n:04d}",
+                "id": corpus_id,
                 "datum": rec.get("datum"),
                 "rol": rec.get("rol"),
                 "schrijver": rec.get("schrijver", rec["id"].split("-")[0]),
                 "bron_id": rec["id"],
                 "split": str(s),
+                "genre": rec.get("genre", "melding"),
                 "tekst": rec["tekst"],
                 "labels": rec["labels"],
             }
@@ -210,6 +250,7 @@ def main() -> int:
         "no_theme": int((y.sum(axis=1) == 0).sum()),
         "labels_per_report_mean": round(float(y.sum(axis=1).mean()), 2),
         "writers": dict(Counter(r.get("schrijver", r["id"].split("-")[0]) for r in kept)),
+        "genres": dict(Counter(r.get("genre", "melding") for r in kept)),
         "roles": dict(Counter(r.get("rol") for r in kept)),
         "years": dict(sorted(Counter(str(r.get("datum", ""))[:4] for r in kept).items())),
         "words": {

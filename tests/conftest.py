@@ -34,7 +34,7 @@ def small_labelled(tmp_path_factory: pytest.TempPathFactory, corpus_rows: list[d
 def tiny_model(tmp_path_factory: pytest.TempPathFactory, small_labelled: Path) -> Path:
     from meldtekst.training import TrainConfig, train
 
-    cfg = TrainConfig(name="tiny", threshold_folds=2, model={"char_ngrams": [3, 4], "min_df": 2})
+    cfg = TrainConfig(name="tiny", threshold_folds=2, model={"char_ngrams": [3, 4], "min_df": 3})
     out = tmp_path_factory.mktemp("models") / "tiny"
     train(small_labelled, cfg, out, track=False)
     return out

@@ -72,7 +72,7 @@ def encoder_model(tmp_path_factory: pytest.TempPathFactory, small_labelled: Path
             "backend": "torch",
             "layers": 2,
             "max_length": 128,
-            "linear": {"char_ngrams": [3, 4], "min_df": 2, "use_codebook": True, "codebook_weight": 0.25},
+            "linear": {"char_ngrams": [3, 4], "min_df": 3, "use_codebook": True, "codebook_weight": 0.25},
         },
     )
     out = tmp_path_factory.mktemp("models") / "accurate-test"

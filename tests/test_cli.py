@@ -1,7 +1,14 @@
 import json
+import os
+import re
+import shlex
+import subprocess
+import sys
 
+import click
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from meldtekst.cli import app
@@ -162,3 +169,122 @@ def test_wrong_codebook_version(tmp_path, tiny_model):
     src.write_text("id,tekst\n1,hallo\n")
     r = runner.invoke(app, ["tag", str(src), "-o", str(tmp_path / "o.csv"), "-m", str(copy)])
     assert r.exit_code == 1 and "codebook v0" in r.output
+
+
+# ------------------------------------------------------------------ help, output names, MLflow store
+
+
+def _leaf_commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+    out = []
+    for name, cmd in sorted(group.commands.items()):
+        if isinstance(getattr(cmd, "commands", None), dict):  # a group (TyperGroup need not be a click.Group)
+            out.extend(_leaf_commands(cmd, (*path, name)))
+        else:
+            out.append(((*path, name), cmd))
+    return out
+
+
+ALL_COMMANDS = _leaf_commands(typer.main.get_command(app))
+
+
+@pytest.mark.parametrize(("path", "cmd"), ALL_COMMANDS, ids=[" ".join(p) for p, _ in ALL_COMMANDS])
+def test_every_command_help_has_an_example_and_upper_case_metavars(path, cmd):
+    """`--help` shows one runnable example (the options it uses exist) and names arguments in upper case."""
+    r = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "250", "TERMINAL_WIDTH": "250"})
+    assert r.exit_code == 0, r.output
+    usage = next(line for line in r.output.splitlines() if "Usage:" in line)
+    names = re.findall(r"[{\[]([^{}\[\]]+)[}\]]", usage.split(" ".join(path), 1)[1])
+    assert "[[" not in usage and all(n == n.upper() for n in names), usage
+    examples = re.findall(r"Example: (meldtekst [^│\n]+)", r.output)
+    assert examples, f"no 'Example: meldtekst ...' in `meldtekst {' '.join(path)} --help`"
+    words = shlex.split(examples[0].strip())
+    assert tuple(words[1 : 1 + len(path)]) == path, examples[0]
+    cmd.make_context(path[-1], words[1 + len(path) :])  # raises on an option the command does not have
+
+
+def test_root_help_has_an_example():
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0 and "Example: meldtekst tag" in r.output
+
+
+@pytest.mark.parametrize("name", ["uit.txt", "uit.tsv", "uit", "uit.xls"])
+def test_tag_refuses_an_output_name_it_would_not_honour(tmp_path, tiny_model, name):
+    """`-o x.txt` used to exit 0 with a CSV inside; now one line with the names that can be written."""
+    src = tmp_path / "in.csv"
+    src.write_text("id,tekst\n1,hallo\n")
+    r = runner.invoke(app, ["tag", str(src), "-o", str(tmp_path / name), "-m", str(tiny_model)])
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1, r.output
+    assert r.output.startswith("Error:") and ".csv, .xlsx, .jsonl or .parquet" in r.output
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
+def test_evaluate_without_labels_names_options_that_exist(tmp_path, tiny_model):
+    """The hint used to name --labels-column, which `evaluate` did not have."""
+    src = tmp_path / "ongelabeld.csv"
+    src.write_text("id,tekst\n1,Onze zoon zit thuis.\n")
+    r = runner.invoke(app, ["evaluate", str(src), "-m", str(tiny_model)])
+    assert r.exit_code == 1 and "no labels column 'labels'" in r.output, r.output
+    evaluate = typer.main.get_command(app).commands["evaluate"]
+    options = {opt for param in evaluate.params for opt in param.opts}
+    hinted = set(re.findall(r"--[a-z-]+", r.output))
+    assert hinted and hinted <= options, hinted
+
+
+def test_evaluate_labels_column_option(tmp_path, tiny_model, small_labelled):
+    rows = [json.loads(line) for line in small_labelled.read_text(encoding="utf-8").splitlines()][:40]
+    src = tmp_path / "anders.jsonl"
+    src.write_text(
+        "".join(json.dumps({"id": r["id"], "bericht": r["tekst"], "codes": r["labels"]}) + "\n" for r in rows)
+    )
+    args = ["evaluate", str(src), "-m", str(tiny_model), "--split", "all"]
+    r = runner.invoke(app, [*args, "--text-column", "bericht", "--labels-column", "codes"])
+    assert r.exit_code == 0, r.output
+
+
+def test_listing_models_creates_no_mlflow_store(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["models", "--json"])
+    assert r.exit_code == 0, r.output
+    assert {row["model"] for row in json.loads(r.output)} >= {"fast", "accurate"}
+    r = runner.invoke(app, ["registry", "list"])
+    assert r.exit_code == 0 and "no registered models" in r.output
+    r = runner.invoke(app, ["registry", "alias", "meldtekst", "production", "1"])
+    assert r.exit_code == 1 and "no MLflow store" in r.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_preparing_a_base_model_shows_progress(capsys):
+    """Models prepare their base model lazily with progress=False; the CLI still shows the steps."""
+    from meldtekst import basemodels
+
+    try:
+        r = runner.invoke(app, ["codebook", "--format", "json"])
+        assert r.exit_code == 0 and basemodels._ALWAYS_SHOW
+        with basemodels._Steps(False, "Preparing base model e5-small", total=1) as steps, steps.step("converting"):
+            pass
+        assert "Preparing base model e5-small" in capsys.readouterr().err
+        basemodels.show_preparation_progress(False)
+        with basemodels._Steps(False, "Preparing base model e5-small", total=1) as steps, steps.step("converting"):
+            pass
+        assert capsys.readouterr().err == ""
+    finally:
+        basemodels.show_preparation_progress(False)
+
+
+@pytest.mark.slow
+def test_train_keeps_mlflow_quiet(tmp_path, small_labelled):
+    """A tracked, registered training in a fresh process prints meldtekst's lines only: no MLflow
+    database set-up, alembic, registration chatter or download bar."""
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text("kind: linear\nname: tiny\nthreshold_folds: 2\nmodel:\n  char_ngrams: [3, 4]\n  min_df: 3\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    args = [sys.executable, "-m", "meldtekst", "train", str(small_labelled), "-c", str(cfg), "-o", str(tmp_path / "m")]
+    proc = subprocess.run(
+        [*args, "--register", "stil"], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    assert not re.search(r"(INFO|WARNING) (mlflow|alembic)|Context impl|Downloading artifacts|UserWarning", out), out
+    assert "Successfully registered" not in out and "Created version" not in out, out
+    assert "registered as stil version 1" in out

@@ -1,6 +1,7 @@
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +42,7 @@ def test_ids_match_spec_exactly_and_in_order():
 
 def test_ids_match_shared_spec_file_when_present():
     if not SPEC.is_file():
-        return
+        pytest.skip(f"the shared spec {SPEC} is not checked out beside this repository")
     ids = re.findall(r"^\| ([a-z_]+) \|", SPEC.read_text(encoding="utf-8"), flags=re.M)
     ids = [i for i in ids if i != "id"]
     assert ids == list(load_codebook().ids)

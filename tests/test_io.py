@@ -122,3 +122,71 @@ def test_jsonl_keeps_nested_values(tmp_path):
 def test_missing_output_folder(tmp_path):
     with pytest.raises(InputError, match="output folder does not exist"):
         write_table(ROWS, tmp_path / "nope" / "o.csv")
+
+
+def test_sniff_utf16_and_excel_sep_line(tmp_path):
+    path = tmp_path / "u.txt"
+    path.write_bytes("id\ttekst\r\n1\tCafé\r\n".encode("utf-16"))
+    assert sniff_csv(path) == ("utf-16", "\t")
+    assert read_all(path).values.tolist() == [["1", "Café"]]
+    path = tmp_path / "s.csv"
+    path.write_text("sep=,\nid,tekst\n1,a;b\n")
+    assert read_all(path).values.tolist() == [["1", "a;b"]]
+
+
+def test_lone_carriage_return_in_a_text_round_trips(tmp_path):
+    """The csv module quotes only characters of its line terminator: with '\\n' a lone '\\r' went out bare."""
+    df = pd.DataFrame({"id": ["1", "2"], "tekst": ["a\rb", "\r"]})
+    write_table(df, tmp_path / "o.csv")
+    assert read_all(tmp_path / "o.csv").values.tolist() == [["1", "a\rb"], ["2", "\r"]]
+
+
+def test_row_with_too_few_fields_is_named(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("id,tekst,rol\n1,Hij zit thuis\nsinds maart,ouder\n")
+    with pytest.raises(InputError, match=r"row 1: only 2 field\(s\) but the header has 3 \(line 2\)"):
+        read_all(path)
+
+
+def test_blank_lines_are_skipped_and_rows_numbered_without_them(tmp_path):
+    path = tmp_path / "b.csv"
+    path.write_text("id,tekst\n\n1,a\n\n2,b,c\n")
+    with pytest.raises(InputError, match=r"row 2: 3 fields .* \(line 5\)"):
+        read_all(path)
+
+
+def test_check_writable_output(tmp_path):
+    from meldtekst.io import check_writable_output
+
+    src = tmp_path / "in.csv"
+    src.write_text("id,tekst\n")
+    assert check_writable_output(tmp_path / "o.csv", inputs=[src]) == tmp_path / "o.csv"
+    (tmp_path / "map.csv").mkdir()
+    with pytest.raises(InputError, match="output is a folder"):
+        check_writable_output(tmp_path / "map.csv")
+    with pytest.raises(InputError, match="output folder does not exist"):
+        check_writable_output(tmp_path / "nope" / "o.csv")
+    with pytest.raises(InputError, match="output folder is not a folder"):
+        check_writable_output(src / "o.csv")
+    with pytest.raises(InputError, match="must not be the input"):
+        check_writable_output(tmp_path / "." / "in.csv", inputs=[src])
+    with pytest.raises(InputError, match="unknown file type"):
+        check_writable_output(tmp_path / "o.docx")
+    check_writable_output(tmp_path / "o.html", table=False)
+
+
+def test_writer_refuses_columns_that_change_between_chunks(tmp_path):
+    from meldtekst.errors import MeldtekstError
+
+    with pytest.raises(MeldtekstError, match="columns changed"), TableWriter(tmp_path / "o.csv") as w:
+        w.write(pd.DataFrame({"id": ["1"]}))
+        w.write(pd.DataFrame({"id": ["2"], "extra": ["x"]}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_id_check_is_opt_in(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": "1", "tekst": "a"}\n{"id": null, "tekst": "b"}\n')
+    assert len(read_all(path)) == 2
+    with pytest.raises(InputError, match="row 2, column 'id': id is missing"):
+        read_all(path, id_column="id")

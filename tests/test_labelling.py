@@ -220,6 +220,49 @@ def test_import_malformed_file(tmp_path, content):
     assert r.exit_code == 1 and str(path) in r.output and r.output.count("\n") == 1
 
 
+def _value_is_a_list(doc):
+    item = doc[0]["annotations"][0]["result"][0]
+    item["value"] = item["value"]["choices"]
+
+
+def _choice_is_a_list(doc):
+    choices = doc[0]["annotations"][0]["result"][0]["value"]["choices"]
+    choices[0] = [choices[0]]
+
+
+def _deep_data(doc):
+    doc[0]["data"]["bijlage"] = json.loads("[" * 500 + "]" * 500)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p.write_text("[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        (lambda p: p.write_text('[{"id": ' + "7" * 5000 + ', "data": {"tekst": "x"}}]'), "4300 digits"),
+        (lambda p: p.write_text(json.dumps(_changed(_value_is_a_list))), "'value' is not an object"),
+        (lambda p: p.write_text(json.dumps(_changed(_choice_is_a_list))), "a choice is a list"),
+        (lambda p: p.write_text(json.dumps(_changed(_deep_data))), "nests lists or objects more than"),
+    ],
+    ids=["nested-100k", "5000-digits", "value-list", "choice-list", "deep-data"],
+)
+@pytest.mark.parametrize("ext", ["jsonl", "csv"])
+def test_import_hostile_export_is_one_line(tmp_path, make, expected, ext):
+    """Exports that crashed with a traceback (RecursionError, ValueError, AttributeError, TypeError)."""
+    path = tmp_path / "e.json"
+    make(path)
+    r = _run("labelstudio", "import", path, "-o", tmp_path / f"o.{ext}")
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith(f"Error: {path}") and expected in r.output, r.output
+    assert r.output.count("\n") == 1 and "Traceback" not in r.output
+    assert not list(tmp_path.glob("*o.*"))
+
+
+def _changed(change) -> list:
+    doc = json.loads(EXPORT.read_text())
+    change(doc)
+    return doc
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.sets(st.sampled_from(IDS[:5]))), min_size=1, max_size=5))
 def test_majority_is_strict_majority_and_ties_are_listed(votes):
@@ -391,7 +434,7 @@ def test_train_accepts_corpus_plus_imported_labels(tmp_path, small_labelled):
     new = tmp_path / "nieuw.jsonl"
     assert _run("labelstudio", "import", EXPORT, "-o", new).exit_code == 0
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text("kind: linear\nname: tiny\nthreshold_folds: 2\nmodel:\n  char_ngrams: [3, 4]\n  min_df: 2\n")
+    cfg.write_text("kind: linear\nname: tiny\nthreshold_folds: 2\nmodel:\n  char_ngrams: [3, 4]\n  min_df: 3\n")
     r = _run("train", small_labelled, "--extra", new, "--config", cfg, "-o", tmp_path / "m", "--no-track")
     assert r.exit_code == 0, r.output
     assert "7 new" in r.output

@@ -99,7 +99,7 @@ def test_round_trip_through_label_studio(
     assert per_annotator["rows_written"] == 13
 
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text("kind: linear\nname: tiny\nthreshold_folds: 2\nmodel:\n  char_ngrams: [3, 4]\n  min_df: 2\n")
+    cfg.write_text("kind: linear\nname: tiny\nthreshold_folds: 2\nmodel:\n  char_ngrams: [3, 4]\n  min_df: 3\n")
     before = _cli("train", str(small_labelled), "--config", str(cfg), "-o", str(tmp_path / "m1"))
     after = _cli("train", str(small_labelled), "--extra", str(new), "--config", str(cfg), "-o", str(tmp_path / "m2"))
     import mlflow

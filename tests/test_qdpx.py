@@ -371,3 +371,125 @@ def test_windows_line_breaks_and_an_empty_file(tmp_path, model_dir):
     export(empty, tmp_path / "leeg.qdpx", model_dir)
     assert schema_errors(qde(tmp_path / "leeg.qdpx")) == []
     assert import_rows(tmp_path / "leeg.qdpx", tmp_path / "leeg.jsonl", "--coder", "all") == []
+
+
+# ------------------------------------------------------------- hostile archives
+
+GUID = "aaaaaaaa-aaaa-aaaa-aaaa-{:012d}"
+
+
+def _sources_project(n: int, member: str = "a.txt") -> bytes:
+    """A project whose ``n`` sources all name the same text file."""
+    sources = "".join(
+        f'<TextSource guid="{GUID.format(i)}" name="M-{i}" plainTextPath="internal://{member}"/>' for i in range(n)
+    )
+    return f'<Project xmlns="{NS}" name="x"><Sources>{sources}</Sources></Project>'.encode()
+
+
+def _deflated(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _claim_size(path: Path, member: str, size: int) -> Path:
+    """Rewrite the sizes the zip's headers state for ``member`` (local and central), leaving its data."""
+    raw = bytearray(path.read_bytes())
+    name = member.encode()
+    for sig, size_at, name_len_at, name_at in ((b"PK\x03\x04", 22, 26, 30), (b"PK\x01\x02", 24, 28, 46)):
+        at = raw.find(sig)
+        while at >= 0:
+            n = int.from_bytes(raw[at + name_len_at : at + name_len_at + 2], "little")
+            if raw[at + name_at : at + name_at + n] == name:
+                raw[at + size_at : at + size_at + 4] = size.to_bytes(4, "little")
+            at = raw.find(sig, at + 4)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _import_error(project: Path, tmp_path: Path) -> str:
+    r = runner.invoke(app, ["import-qdpx", str(project), "-o", str(tmp_path / "x.jsonl")])
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith("Error:") and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1, r.output
+    assert not (tmp_path / "x.jsonl").exists()
+    return r.output
+
+
+def test_codes_nested_50000_deep_are_one_line(tmp_path):
+    n = 50_000
+    codes = "".join(f'<Code guid="{GUID.format(i)}" name="c{i}" isCodable="true">' for i in range(n)) + "</Code>" * n
+    xml = f'<Project xmlns="{NS}" name="x"><CodeBook><Codes>{codes}</Codes></CodeBook></Project>'
+    project = _deflated(tmp_path / "diep.qdpx", {"project.qde": xml.encode()})
+    assert "nests elements more than 200 levels deep" in _import_error(project, tmp_path)
+
+
+def test_codes_nested_a_few_levels_are_all_read(tmp_path):
+    codes = "".join(f'<Code guid="{GUID.format(i)}" name="c{i}" isCodable="true">' for i in range(50)) + "</Code>" * 50
+    xml = f'<Project xmlns="{NS}" name="x"><CodeBook><Codes>{codes}</Codes></CodeBook></Project>'
+    project = read_qdpx(_deflated(tmp_path / "p.qdpx", {"project.qde": xml.encode()}))
+    assert len(project.codes) == 50 and project.codes[GUID.format(49)] == "c49"
+
+
+def test_total_unpacked_size_is_capped(tmp_path, monkeypatch):
+    """Many sources naming one text: each read counts, so a small archive cannot grow without bound."""
+    text = ("Onze zoon zit thuis. " * 5000).encode()  # 105 KB, a few hundred bytes packed
+    project = _deflated(tmp_path / "veel.qdpx", {"project.qde": _sources_project(30), "sources/a.txt": text})
+    assert project.stat().st_size < 20_000
+    monkeypatch.setenv("MELDTEKST_QDPX_MAX_BYTES", "1000000")
+    out = _import_error(project, tmp_path)
+    assert "past 1000000 bytes unpacked" in out and "MELDTEKST_QDPX_MAX_BYTES" in out
+    monkeypatch.setenv("MELDTEKST_QDPX_MAX_BYTES", "4000000")  # raised: read
+    rows = read_qdpx(project).sources
+    assert len(rows) == 30 and rows[0].text == text.decode()
+
+
+def test_one_member_above_the_member_cap(tmp_path):
+    from meldtekst.errors import InputError
+    from meldtekst.interop.qdpx import UnpackLimits
+
+    project = _deflated(tmp_path / "groot.qdpx", {"project.qde": _sources_project(1), "sources/a.txt": b"x" * 5000})
+    with pytest.raises(InputError, match=r"'sources/a\.txt' in the project is larger than 4000 bytes"):
+        read_qdpx(project, limits=UnpackLimits(total=10**9, member=4000))
+
+
+def test_compression_ratio_is_capped(tmp_path):
+    """A member packed ~1000:1 (a zip bomb's ratio) stops once it passes the ratio floor."""
+    bomb = b"\0" * (8 << 20)
+    project = _deflated(tmp_path / "bom.qdpx", {"project.qde": _sources_project(1), "sources/a.txt": bomb})
+    assert "times its packed size" in _import_error(project, tmp_path)
+
+
+def test_member_whose_header_lies_about_its_size(tmp_path):
+    """The header says 100 bytes, the data inflate to 64 MB: one line, and memory stays small
+    (reading in chunks, not trusting the header; the old code inflated it all at once)."""
+    import tracemalloc
+
+    from meldtekst.errors import InputError
+
+    project = _deflated(
+        tmp_path / "leugen.qdpx", {"project.qde": _sources_project(1), "sources/a.txt": b"\0" * (64 << 20)}
+    )
+    _claim_size(project, "sources/a.txt", 100)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match=r"'sources/a\.txt' in the project cannot be unpacked"):
+            read_qdpx(project)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20, peak
+    assert "cannot be unpacked" in _import_error(project, tmp_path)
+
+
+def test_bad_size_limit_setting_is_one_line(tmp_path, monkeypatch):
+    project = _deflated(tmp_path / "p.qdpx", {"project.qde": _sources_project(1), "sources/a.txt": b"hoi"})
+    monkeypatch.setenv("MELDTEKST_QDPX_MAX_BYTES", "veel")
+    assert "MELDTEKST_QDPX_MAX_BYTES must be a number of bytes" in _import_error(project, tmp_path)
+
+
+def test_source_in_an_unknown_encoding_is_read(tmp_path):
+    """Bytes neither UTF-8 nor cp1252 know (0x81) become U+FFFD instead of a traceback."""
+    project = _deflated(tmp_path / "p.qdpx", {"project.qde": _sources_project(1), "sources/a.txt": b"caf\xe9 \x81 x"})
+    assert read_qdpx(project).sources[0].text == "café \ufffd x"

@@ -175,8 +175,8 @@ def test_school_year_trend_and_undated(tagged_csv):
     assert trend.loc["2022/2023", "Thuiszitter"] == 1 and trend.loc["2023/2024", "Thuiszitter"] == 6
     suppressed = build_report(tagged_csv, by="schooljaar", charts=False).tables["trend"].frame.set_index("Periode")
     assert suppressed["Meldingen"].to_dict() == {"2022/2023": "< 5", "2023/2024": 7, "zonder datum": "< 5"}
-    # 1 would follow from 7 - 6: both hidden
-    assert suppressed.loc["2022/2023", "Thuiszitter"] == "< 5" and suppressed.loc["2023/2024", "Thuiszitter"] == "< 5"
+    # 1 would follow from 7 - 6: both hidden, the 6 with its own mark ("< 5" means 1-4, always)
+    assert suppressed.loc["2022/2023", "Thuiszitter"] == "< 5" and suppressed.loc["2023/2024", "Thuiszitter"] == "×"
 
 
 def test_unsuppressed_cooccurrence_combinations_and_roles(tagged_csv):
@@ -197,8 +197,8 @@ def test_unsuppressed_cooccurrence_combinations_and_roles(tagged_csv):
 def test_small_roles_are_merged_and_hidden(tagged_csv):
     roles = build_report(tagged_csv, charts=False).tables["rol"].frame.set_index("Thema")
     assert "professional" not in roles.columns and "overige rollen" in roles.columns
-    # 4 'overige' would follow from 12 - 8: both hidden
-    assert roles.loc["Meldingen", "overige rollen"] == "< 5" and roles.loc["Meldingen", "ouder"] == "< 5"
+    # 4 'overige' would follow from 12 - 8: both hidden, the 8 as "×" (not "< 5": it holds 8)
+    assert roles.loc["Meldingen", "overige rollen"] == "< 5" and roles.loc["Meldingen", "ouder"] == "×"
 
 
 def test_date_window(tagged_csv):
@@ -452,3 +452,143 @@ def test_evidence_round_trips_through_both_output_forms():
     assert parse_evidence(json.dumps(ev), ids) == ev
     assert parse_evidence({**ev, "onbekend": "x", "thuiszitter": " "}, ids) == ev
     assert parse_evidence(None, ids) == {} and parse_evidence("", ids) == {}
+
+
+# --------------------------------------------------------------------------- issue 22: marks, empty parts, model counts
+
+
+def test_protecting_cell_has_its_own_mark_and_marks_align_like_numbers(outputs, tagged_csv):
+    report = build_report(tagged_csv, charts=False)
+    assert report.secondary_used
+    html = outputs["html"].read_text(encoding="utf-8")
+    assert '<td class="n">&lt; 5</td>' in html and '<td class="n">×</td>' in html
+    assert "×&#x27; betekent: verborgen om een klein aantal elders" in html and "altijd 1 tot en met 4" in html
+    md = outputs["md"].read_text(encoding="utf-8")
+    role_rows = [line for line in md.splitlines() if line.startswith("| Meldingen |")]
+    assert role_rows and "×" in role_rows[-1]
+    wb = openpyxl.load_workbook(outputs["xlsx"])
+    marks = [c for row in wb["Rol"].iter_rows() for c in row if c.value in ("< 5", "×")]
+    assert marks and all(c.alignment.horizontal == "right" for c in marks)
+    uitleg = " ".join(str(v) for row in wb["Uitleg"].iter_rows(values_only=True) for v in row if v)
+    assert "'×' betekent" in uitleg and "die van het model" in uitleg
+
+
+def test_empty_table_and_missing_chart_say_why(tmp_path):
+    frame = _tagged_frame().drop(columns=["datum"])
+    tagged = tmp_path / "zonder_datum.csv"
+    frame.to_csv(tagged, index=False, sep=";")
+    report = build_report(tagged, min_count=5)
+    combos = report.tables["combinaties"]
+    assert combos.frame.empty and "Geen combinatie van thema's komt in 5 of meer meldingen voor" in combos.empty
+    assert (
+        "trend" not in report.charts and "geen enkele melding heeft een (leesbare) datum" in report.chart_notes["trend"]
+    )
+    out = {ext: tmp_path / f"r.{ext}" for ext in ("html", "md", "xlsx")}
+    for path in out.values():
+        r = runner.invoke(app, ["report", str(tagged), "-o", str(path), "--no-highlight"])
+        assert r.exit_code == 0, r.output
+    html, md = out["html"].read_text(encoding="utf-8"), out["md"].read_text(encoding="utf-8")
+    assert "(geen)" not in html and "(geen)" not in md
+    assert "Geen combinatie van thema" in html and "Geen combinatie van thema" in md
+    assert "Geen grafiek: geen enkele melding heeft een (leesbare) datum." in html
+    assert "Geen combinatie van thema" in _xlsx_text(out["xlsx"])
+
+
+def test_without_verified_the_report_says_counts_are_the_models_with_precision(tagged_csv):
+    meta = json.loads((ROOT / "models" / "fast" / "meta.json").read_text(encoding="utf-8"))
+    precision = meta["metrics"]["test"]["per_theme"]["thuiszitter"]["precision"]
+    report = build_report(tagged_csv, model=str(ROOT / "models" / "fast"), charts=False)
+    assert _row(report.tables["themas"], "thuiszitter")["Precisie model"] == pytest.approx(precision)
+    assert report.estimates is None
+    from meldtekst.reporting.counts import count_notes
+
+    notes = " ".join(count_notes(report))
+    assert "die van het model" in notes and "Laagste precisie" in notes and "verify-sample" in notes
+
+
+# --------------------------------------------------------------------------- issue 22: quotes in context
+
+# (kind, report text, evidence sentence, values that must not survive); all invented
+CONTEXT_CANARIES = [
+    (
+        "lower-case names",
+        "Onze zonen Mats en Jens de Bruijn zitten allebei thuis. De school belt niet terug. "
+        "mats zit thuis, jens zit thuis en niemand van school doet iets.",
+        "mats zit thuis, jens zit thuis en niemand van school doet iets.",
+        ("mats", "jens"),
+    ),
+    (
+        "a name mentioned once elsewhere",
+        "Onze dochter Femke Wolters is tien. Sinds de herfst zit femke thuis zonder enig onderwijs aanbod.",
+        "Sinds de herfst zit femke thuis zonder enig onderwijs aanbod.",
+        ("femke",),
+    ),
+    (
+        "ages",
+        "Ons kind zit thuis. Onze 8-jarige zoon zit al maanden thuis zonder school en niemand helpt.",
+        "Onze 8-jarige zoon zit al maanden thuis zonder school en niemand helpt.",
+        ("8-jarige",),
+    ),
+    (
+        "ages in words",
+        "Hij zit thuis. Hij is twaalf jaar en zit nog steeds thuis zonder onderwijs.",
+        "Hij is twaalf jaar en zit nog steeds thuis zonder onderwijs.",
+        ("twaalf jaar",),
+    ),
+    (
+        "case numbers",
+        "Dossier VT-2022-88812 bij Veilig Thuis. Het dossier vt-2022-88812 ligt er nog en hij zit thuis.",
+        "Het dossier vt-2022-88812 ligt er nog en hij zit thuis.",
+        ("88812",),
+    ),
+    (
+        "postcodes in lower case",
+        "Wij wonen op 4321 ZX in het dorp. Sinds we in 4321 zx wonen zit hij thuis zonder school.",
+        "Sinds we in 4321 zx wonen zit hij thuis zonder school.",
+        ("4321 zx",),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def context_quotes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """kind -> the de-identified quote the report shows for that report."""
+    records = []
+    for i, (_kind, text, sentence, _values) in enumerate(CONTEXT_CANARIES):
+        rec = {"id": f"C-{i + 1}", "datum": "2024-01-10", "rol": "ouder", "tekst": text}
+        rec |= {t: int(t == "thuiszitter") for t in IDS}
+        rec |= {"themes": "thuiszitter", "evidence": f"thuiszitter: {sentence}", "score_thuiszitter": 0.9 - i / 100}
+        records.append(rec)
+    frame = pd.DataFrame(records)
+    for t in IDS:
+        if t != "thuiszitter":
+            frame[f"score_{t}"] = 0.0
+    path = tmp_path_factory.mktemp("context") / "getagd.csv"
+    frame.to_csv(path, index=False, sep=";")
+    report = build_report(path, quotes=len(records), min_count=1, charts=False, highlight=False)
+    quotes = [q.text for q in report.quotes.get("thuiszitter", [])]
+    assert len(quotes) == len(records), quotes
+    return {kind: quotes[i] for i, (kind, *_rest) in enumerate(CONTEXT_CANARIES)}
+
+
+@pytest.mark.parametrize(("kind", "values"), [(c[0], c[3]) for c in CONTEXT_CANARIES])
+def test_quotes_are_deidentified_with_their_whole_report(context_quotes, kind, values):
+    quote = context_quotes[kind]
+    for value in values:
+        assert not re.search(rf"(?<!\w){re.escape(value)}(?!\w)", quote, flags=re.IGNORECASE), (kind, quote)
+    assert "thuis" in quote  # the quote itself is still there
+
+
+def test_quotes_get_the_report_text_as_context(tagged_csv, monkeypatch):
+    import meldtekst.reporting.quotes as quotes_module
+
+    seen: list[tuple[str, str]] = []
+    real = quotes_module.deidentify_in_context
+
+    def spy(fragment, context, **kwargs):
+        seen.append((fragment, context))
+        return real(fragment, context, **kwargs)
+
+    monkeypatch.setattr(quotes_module, "deidentify_in_context", spy)
+    build_report(tagged_csv, quotes=1, charts=False, highlight=False)
+    assert seen and all(context == " ".join(CANARY_SENTENCES) for _fragment, context in seen)

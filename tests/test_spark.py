@@ -25,7 +25,7 @@ if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
 
 from meldtekst.cli import app
 from meldtekst.errors import InputError, ModelError
-from meldtekst.interop.spark import spark_session, tag_dataframe
+from meldtekst.interop.spark import session_settings, spark_session, tag_dataframe
 from meldtekst.models.store import load_model_dir, models_home
 from meldtekst.tagging import result_columns, tag_frame, tag_texts
 
@@ -285,3 +285,42 @@ def test_cli_in_a_fresh_process_fails_in_one_line(fast: Path, tmp_path: Path):
     assert len(errors) == 1 and "no text column 'tekst'" in errors[0] and "bericht" in errors[0]
     assert "Traceback" not in out and "\tat " not in out and "Exception" not in out, out
     assert CANARY not in out
+
+
+def test_local_master_runs_the_workers_with_this_python(monkeypatch):
+    """Spark starts Python workers with the first `python3` on PATH unless told otherwise; for a
+    local master meldtekst tells it this interpreter, and a user's setting still wins."""
+    monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
+    monkeypatch.delenv("PYSPARK_GATEWAY_PORT", raising=False)
+    key = "spark.pyspark.python"
+    assert session_settings("local[2]")[key] == sys.executable
+    assert session_settings(None)[key] == sys.executable  # pyspark's default master: local[*]
+    assert session_settings(None, {"spark.master": "local"})[key] == sys.executable
+    assert session_settings("local[2]", {key: "/opt/venv/bin/python"})[key] == "/opt/venv/bin/python"
+    for cluster in ("yarn", "spark://head:7077", "k8s://https://api:6443"):
+        assert key not in session_settings(cluster), cluster  # the executors' path is not ours to guess
+    monkeypatch.setenv("PYSPARK_PYTHON", "/env/python")
+    assert session_settings("local[1]")[key] == "/env/python"
+
+
+def test_script_from_a_virtualenv_that_is_not_activated(fast: Path, tmp_path: Path):
+    """`meldtekst spark-tag` run by its full path with the interpreter's folder not on PATH (a
+    virtualenv that is not activated): the workers must still find meldtekst."""
+    script = Path(sys.executable).parent / "meldtekst"
+    if not script.is_file():
+        pytest.skip(f"no meldtekst script beside {sys.executable}")
+    bindir = str(Path(sys.executable).parent)
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and d != bindir and "shims" not in d]
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_PYTHON", "PYSPARK_DRIVER_PYTHON")}
+    env["PATH"] = os.pathsep.join(path)
+    if not env.get("JAVA_HOME") and not shutil.which("java", path=env["PATH"]):
+        pytest.skip("java is only on the interpreter's PATH entries")
+    src = tmp_path / "in.csv"
+    src.write_text("id,tekst\n1,Onze zoon zit sinds de herfstvakantie thuis.\n2,Geen bijzonderheden.\n")
+    args = ["spark-tag", str(src), "-o", str(tmp_path / "out"), "--model", str(fast), "--master", "local[1]", "-q"]
+    proc = subprocess.run(
+        [str(script), *args, "--conf", "spark.ui.enabled=false"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = pd.read_parquet(tmp_path / "out")
+    assert sorted(out["id"].astype(str)) == ["1", "2"] and "thuiszitter" in out.columns

@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,3 +69,41 @@ def test_sentence_rule_equals_spacy_sentencizer_property(text):
 
     tokens, ranges = _sentence_tokens(text)
     assert ranges == (_spacy_sentence_ranges(text) if tokens else [])
+
+
+GENERIC_CASES = [
+    ("Scholen doen dan vaak een melding bij Veilig Thuis.", "melding"),
+    ("Veel ouders krijgen te maken met een melding bij Veilig Thuis.", "melding"),
+    ("Het komt voor dat een school dreigt met een melding.", "melding"),
+    ("Ouders die ons bellen, vertellen over een schorsing.", "schorsing"),
+    ("In veel gevallen volgt dan een ondertoezichtstelling.", "ondertoezichtstelling"),
+    ("Doorgaans wordt de leerplichtambtenaar ingeschakeld.", "leerplichtambtenaar"),
+    ("Duizenden kinderen zitten thuis zonder passend onderwijs.", "thuis"),
+    ("Gemeenten schuiven de zorgplicht meestal door naar het samenwerkingsverband.", "zorgplicht"),
+]
+CASE_AT_HAND = [
+    ("De school heeft een melding bij Veilig Thuis gedaan.", "melding"),
+    ("Hij werd vaak gepest en toen kwam er een melding.", "melding"),
+    ("Onze zoon is vaak geschorst dit jaar.", "geschorst"),
+    ("Meestal zit ze thuis op maandag.", "thuis"),
+]
+
+
+@pytest.mark.parametrize(("text", "phrase"), GENERIC_CASES)
+def test_generic_statements(text, phrase):
+    assert _q(text, phrase) == "generic"
+    i = text.index(phrase)
+    assert qualify(text, i, i + len(phrase), generic=False) != "generic"  # models of the old qualifier set
+
+
+@pytest.mark.parametrize(("text", "phrase"), CASE_AT_HAND)
+def test_the_case_at_hand_is_not_generic(text, phrase):
+    assert _q(text, phrase) == "affirmed"
+
+
+def test_generic_qualifier_is_a_feature_and_old_models_keep_four():
+    from meldtekst.features import CodebookFeatures
+    from meldtekst.text import QUALIFIERS_V1
+
+    assert "generic" in CodebookFeatures().qualifiers
+    assert CodebookFeatures(qualifiers=QUALIFIERS_V1).qualifiers == list(QUALIFIERS_V1)

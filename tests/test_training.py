@@ -22,7 +22,7 @@ def test_model_dir_contents(tiny_model):
 
 
 def test_same_data_and_seed_same_predictions(tmp_path, small_labelled, tiny_model, corpus_rows):
-    cfg = TrainConfig(name="tiny", threshold_folds=2, model={"char_ngrams": [3, 4], "min_df": 2})
+    cfg = TrainConfig(name="tiny", threshold_folds=2, model={"char_ngrams": [3, 4], "min_df": 3})
     out = train(small_labelled, cfg, tmp_path / "again", track=False).output
     texts = [r["tekst"] for r in corpus_rows[:30]]
     a, b = load_model_dir(tiny_model), load_model_dir(out)
@@ -112,7 +112,7 @@ def test_fit_on_train_and_dev(tmp_path, small_labelled, tiny_model, monkeypatch)
         return real_fit(self, X, y)
 
     monkeypatch.setattr(LinearThemeTagger, "fit", spy)
-    cfg = TrainConfig(name="tiny", threshold_folds=2, fit_on="train+dev", model={"char_ngrams": [3, 4], "min_df": 2})
+    cfg = TrainConfig(name="tiny", threshold_folds=2, fit_on="train+dev", model={"char_ngrams": [3, 4], "min_df": 3})
     result = train(small_labelled, cfg, tmp_path / "all", track=False)
     meta = result.model.meta
     td = meta["training_data"]

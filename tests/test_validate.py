@@ -52,8 +52,10 @@ def test_summary_counts(tmp_path):
         ],
     )
     r = validate_file(p)
-    assert r.ok and r.rows == 2 and r.empty_texts == 1 and r.duplicate_ids == ["a"]
+    assert r.rows == 2 and r.empty_texts == 1 and r.duplicate_ids == ["a"]
     assert r.label_counts["autisme"] == 1 and r.unlabelled_rows == 1
+    # `train` refuses an empty text in labelled data, so validate reports it as an error too
+    assert r.errors == [f"{p}, row 2, column 'tekst': empty text in labelled data"]
 
 
 def test_ids_default_to_row_numbers(tmp_path):
@@ -69,3 +71,19 @@ def test_corpus_file_validates():
     r = validate_file(corpus)
     assert r.ok, r.errors
     assert r.rows >= 500
+
+
+def test_trainability_warning_counts_the_train_split_like_train_does(tmp_path):
+    rows = [{"id": str(i), "tekst": "x", "labels": ["autisme"], "split": "train"} for i in range(3)]
+    rows += [{"id": f"d{i}", "tekst": "x", "labels": ["adhd"], "split": "dev"} for i in range(3)]
+    r = validate_file(_jsonl(tmp_path, rows))
+    assert r.ok
+    warning = next(w for w in r.warnings if "would refuse" in w)
+    # 22 themes, autisme has 3 train reports; adhd's 3 are dev reports and do not count
+    assert "in its 'train' rows for 21 theme(s)" in warning and "autisme" not in warning
+
+
+def test_missing_ids_are_listed_as_errors(tmp_path):
+    p = _jsonl(tmp_path, [{"id": "a", "tekst": "x"}, {"id": None, "tekst": "y"}, {"tekst": "z"}, {}])
+    r = validate_file(p)
+    assert [e.split(": ", 1)[0] for e in r.errors] == [f"{p}, row 2, column 'id'", f"{p}, row 3, column 'id'"]

@@ -721,12 +721,23 @@ def _elf_function_symbols(path: Path, names: set[str]) -> dict[str, int]:
 
 # ---------------------------------------------------------------------- progress
 
+_ALWAYS_SHOW = False
+
+
+def show_preparation_progress(enabled: bool = True) -> None:
+    """Show the steps of preparing a base model (and its ONNX export) on stderr even where the
+    caller passed ``progress=False``. Models prepare their encoder lazily on first use, deep inside
+    tagging, where no progress flag reaches; the CLI turns this on so that minute is not silent."""
+    global _ALWAYS_SHOW
+    _ALWAYS_SHOW = enabled
+
 
 class _Steps:
-    """A small rich progress display over named steps (silent when ``enabled`` is false)."""
+    """A small rich progress display over named steps (silent when ``enabled`` is false and
+    `show_preparation_progress` is off)."""
 
     def __init__(self, enabled: bool, title: str, total: int) -> None:
-        self.enabled = enabled
+        self.enabled = enabled or _ALWAYS_SHOW
         self.title = title
         self.total = total
         self._progress: Any = None

@@ -69,10 +69,17 @@ def select_split(data: LabelledData, split: str | None) -> LabelledData:
     return data.subset(mask)
 
 
-def evaluate(model: ThemeModelDir, data: LabelledData | str | Path, *, split: str | None = "test") -> EvalResult:
+def evaluate(
+    model: ThemeModelDir,
+    data: LabelledData | str | Path,
+    *,
+    split: str | None = "test",
+    text_column: str = "tekst",
+    labels_column: str = "labels",
+) -> EvalResult:
     """Tag the labelled reports with ``model`` and compare with their labels."""
     if not isinstance(data, LabelledData):
-        data = load_labelled(data)
+        data = load_labelled(data, text_column=text_column, labels_column=labels_column)
     data = select_split(data, split)
     scores = model.predict_proba(data.texts)
     predicted = (scores >= model.thresholds).astype(int)

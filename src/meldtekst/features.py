@@ -23,8 +23,9 @@ from meldtekst.text import QUALIFIERS, qualify
 _WORD_START = re.compile(r"(?<!\w)\w")
 
 
-def keyword_matches(text: str) -> dict[str, list[tuple[int, int, str]]]:
-    """Per theme, the (start, end, qualifier) of every codebook keyword match in ``text``."""
+def keyword_matches(text: str, *, generic: bool = True) -> dict[str, list[tuple[int, int, str]]]:
+    """Per theme, the (start, end, qualifier) of every codebook keyword match in ``text``
+    (``generic=False``: the qualifiers of models trained before the generic qualifier)."""
     out: dict[str, list[tuple[int, int, str]]] = {}
     patterns = load_codebook().keyword_patterns
     table, covered = _anchor_table()
@@ -42,7 +43,7 @@ def keyword_matches(text: str) -> dict[str, list[tuple[int, int, str]]]:
         full_scan = theme not in covered
         found = list(pattern.finditer(text)) if full_scan else _matches_at(pattern, text, starts.get(theme, ()))
         if found:
-            out[theme] = [(m.start(), m.end(), qualify(text, m.start(), m.end())) for m in found]
+            out[theme] = [(m.start(), m.end(), qualify(text, m.start(), m.end(), generic=generic)) for m in found]
     return out
 
 
@@ -86,11 +87,12 @@ class CodebookFeatures:
     With ``use_context=False`` every match counts as affirmed (the ablation).
     """
 
-    def __init__(self, use_context: bool = True) -> None:
+    def __init__(self, use_context: bool = True, qualifiers: Sequence[str] = QUALIFIERS) -> None:
         self.use_context = use_context
         cb = load_codebook()
         self.theme_ids = [t for t in cb.ids if t in cb.keyword_patterns]
-        self.qualifiers = list(QUALIFIERS) if use_context else ["affirmed"]
+        self.qualifiers = list(qualifiers) if use_context else ["affirmed"]
+        self.generic = "generic" in self.qualifiers
 
     def sentence_counts(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> sparse.csr_matrix:
         """Raw match counts per sentence: matching runs once per report (22 regex scans,
@@ -101,7 +103,7 @@ class CodebookFeatures:
         for text, sent_spans in zip(texts, spans, strict=True):
             if sent_spans:
                 starts = [a for a, _ in sent_spans]
-                for theme, hits in keyword_matches(text).items():
+                for theme, hits in keyword_matches(text, generic=self.generic).items():
                     for a, _, q in hits:
                         key = (theme, q if self.use_context else "affirmed")
                         k = bisect.bisect_right(starts, a) - 1

@@ -6,12 +6,14 @@ call it, so every route gives the same columns.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import logging
 import multiprocessing as mp
 import os
 import re
+import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from meldtekst.errors import InputError
-from meldtekst.io import TableInfo, TableWriter, read_table
+from meldtekst.io import TableInfo, TableWriter, check_writable_output, read_table
 from meldtekst.models.store import ThemeModelDir
 from meldtekst.review import needs_review as review_flags
 from meldtekst.text import sentences
@@ -294,6 +296,7 @@ def tag_file(
     src, dst = Path(input_path), Path(output_path)
     if _same_file(src, dst):
         raise InputError("output must not be the input file", path=dst)
+    check_writable_output(dst, inputs=[src])  # a folder or unwritable output fails now, not after the run
     if threshold_scale <= 0:
         raise InputError("--threshold-scale must be > 0")
     if review_band is not None and not 0 <= review_band <= 1:
@@ -304,23 +307,31 @@ def tag_file(
     out_fmt = dst.suffix.lower()
     fmt = "jsonl" if out_fmt in (".jsonl", ".ndjson") else "table"
     start = time.perf_counter()
-    chunks = read_table(src, sheet=sheet, chunksize=chunksize, info=info)
+    chunks = read_table(src, sheet=sheet, chunksize=chunksize, info=info, id_column=id_column)
     bar = _progress(src, progress)
-    with bar as task_progress, TableWriter(dst) as writer:
+    # closing(): on an exception in this block (Ctrl-C, SIGTERM, a full disk) the worker pool stops
+    # at once, before the temp output is removed, not when the generator is garbage collected
+    with (
+        bar as task_progress,
+        TableWriter(dst) as writer,
+        contextlib.closing(
+            _scored_chunks(
+                chunks,
+                model,
+                text_column,
+                src,
+                info,
+                writer,
+                workers,
+                threshold_scale=threshold_scale,
+                review_band=review_band,
+                with_evidence=with_evidence,
+                explain=explain,
+            )
+        ) as scored,
+    ):
         task = task_progress.add_task("tagging", total=None) if task_progress else None
-        for chunk, result in _scored_chunks(
-            chunks,
-            model,
-            text_column,
-            src,
-            info,
-            writer,
-            workers,
-            threshold_scale=threshold_scale,
-            review_band=review_band,
-            with_evidence=with_evidence,
-            explain=explain,
-        ):
+        for chunk, result in scored:
             if id_column in chunk.columns:
                 id_hashes.append(np.fromiter((hash(as_text(v)) for v in chunk[id_column]), np.int64, len(chunk)))
             writer.write(_with_results(chunk, result, fmt))
@@ -336,6 +347,7 @@ def tag_file(
     summary.seconds = time.perf_counter() - start
     summary.duplicate_ids = _duplicates(id_hashes)
     summary.warnings.extend(info.warnings)
+    summary.warnings.extend(writer.warnings)
     if summary.empty_texts:
         summary.warnings.append(f"{summary.empty_texts} row(s) with an empty text: kept, tagged with no themes")
     if summary.duplicate_ids:
@@ -361,6 +373,54 @@ def _check_columns(chunk: pd.DataFrame, model: ThemeModelDir, text_column: str, 
 
 
 _WORKER_MODEL: ThemeModelDir | None = None
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _worker_init(parent: int) -> None:
+    """Runs first in each forked worker: end with the parent, whatever ends the parent.
+
+    The parent's SIGTERM/SIGHUP handlers (raise in the CLI's main thread) make no sense here:
+    a worker dies on those signals at once, ignores Ctrl-C (the parent, which the terminal
+    signals too, stops the pool), and on Linux gets SIGTERM when the parent dies, even by
+    SIGKILL, instead of waiting forever on a queue nobody writes to.
+    """
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the pool is still stopped by the parent's cleanup
+            log.debug("prctl(PR_SET_PDEATHSIG) not available")
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """End the workers now (a run that was interrupted or failed): waiting for their chunks to
+    finish would keep report text in memory and delay the cleanup for nothing."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 5
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(1)
+    if manager is not None:
+        # let the pool's own thread finish closing its pipes: at interpreter exit Python 3.11
+        # would otherwise race it and print "Exception ignored ... Bad file descriptor"
+        manager.join(max(1.0, deadline - time.monotonic()))
 
 
 def _worker_tag(texts: list[str], kwargs: dict[str, Any]) -> TagResult:
@@ -401,25 +461,32 @@ def _scored_chunks(
     tag_texts(model, first[tcol].tolist()[:50], **kwargs)
     _WORKER_MODEL = model
     pending: deque[tuple[pd.DataFrame, list[Future[TagResult]]]] = deque()
-    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
-        try:
-            for chunk in itertools.chain([first], chunks):
-                texts = chunk[tcol].tolist()
-                # several jobs per chunk keep both workers busy to the end of a small file
-                step = max(100, -(-len(texts) // (2 * n_workers)))
-                jobs = [pool.submit(_worker_tag, texts[i : i + step], kwargs) for i in range(0, len(texts), step)]
-                pending.append((chunk, jobs))
-                while len(pending) > n_workers:
-                    done_chunk, futs = pending.popleft()
-                    yield done_chunk, concat_results([f.result() for f in futs])
-            while pending:
+    pool = ProcessPoolExecutor(
+        n_workers, mp_context=mp.get_context("fork"), initializer=_worker_init, initargs=(os.getpid(),)
+    )
+    finished = False
+    try:
+        for chunk in itertools.chain([first], chunks):
+            texts = chunk[tcol].tolist()
+            # several jobs per chunk keep both workers busy to the end of a small file
+            step = max(100, -(-len(texts) // (2 * n_workers)))
+            jobs = [pool.submit(_worker_tag, texts[i : i + step], kwargs) for i in range(0, len(texts), step)]
+            pending.append((chunk, jobs))
+            while len(pending) > n_workers:
                 done_chunk, futs = pending.popleft()
                 yield done_chunk, concat_results([f.result() for f in futs])
-        finally:
-            for _, futs in pending:
-                for fut in futs:
-                    fut.cancel()
-            _WORKER_MODEL = None
+        while pending:
+            done_chunk, futs = pending.popleft()
+            yield done_chunk, concat_results([f.result() for f in futs])
+        finished = True
+    finally:
+        # an error, Ctrl-C/SIGTERM/SIGHUP (meldtekst.cli) or the caller closing this generator
+        # early: the workers end before the caller removes the temp output
+        _WORKER_MODEL = None
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop_pool(pool)
 
 
 class _NoProgress:

@@ -176,21 +176,47 @@ OTHER_PERSON = (
 # A clause ends at these: the scope of a trigger does not cross them.
 TERMINATORS = re.compile(r"[.;:!?\n]|\b(?:maar|echter|toch|behalve|alleen|omdat|want)\b", re.IGNORECASE)
 
+# Generic or habitual statements: what typically happens to families, not what happened in the case
+# described (advocacy, news and policy text: "scholen doen dan vaak een melding", "veel ouders krijgen
+# te maken met...", "het komt voor dat...", "ouders die ons bellen..."). The codebook tags only the
+# case at hand. A habitual adverb alone ("hij werd vaak gepest") is not generic: it needs a generic
+# subject or a statement about cases in general.
+_GENERIC_NOUNS = (
+    r"ouders|kinderen|gezinnen|scholen|leerlingen|jongeren|families|moeders|vaders|thuiszitters|"
+    r"instanties|gemeenten|gemeentes|hulpverleners|professionals|jeugdzorgaanbieders|besturen|leraren|docenten"
+)
+GENERIC = (
+    r"het komt (?:\w+ )?voor dat|komt het (?:\w+ )?voor dat|"
+    r"in (?:veel|vele|de meeste|sommige|zulke|dergelijke) gevallen|"
+    r"in de regel|over het algemeen|in het algemeen|doorgaans|veelal|jaarlijks|landelijk|"
+    r"volgens (?:de )?(?:cijfers|onderzoek)|uit (?:cijfers|onderzoek) blijkt|gemiddeld|"
+    r"(?:iedere|elke) (?:ouder|school|leerling)|(?:ieder|elk) kind|wie (?:een|zijn|haar) kind|"
+    r"(?:veel|vele|sommige|de meeste|andere|steeds meer|duizenden|honderden|tientallen|zoveel) "
+    rf"(?:\w+ )?(?:{_GENERIC_NOUNS})|"
+    rf"(?:{_GENERIC_NOUNS}) die\b|"
+    rf"^\W*(?:de |alle )?(?:{_GENERIC_NOUNS})\b.*\b(?:vaak|meestal|regelmatig|geregeld|soms|nogal eens|steeds)\b"
+)
+
 _NEG_BEFORE = re.compile(rf"\b(?:{NEGATION_BEFORE})\b", re.IGNORECASE)
 _NEG_AFTER = re.compile(rf"^\W*(?:{NEGATION_AFTER})\b", re.IGNORECASE)
 _HYPO = re.compile(rf"\b(?:{HYPOTHETICAL})\b", re.IGNORECASE)
 _OTHER = re.compile(rf"\b(?:{OTHER_PERSON})\b", re.IGNORECASE)
+_GENERIC = re.compile(rf"(?:\b|^)(?:{GENERIC})", re.IGNORECASE)
 
-QUALIFIERS = ("affirmed", "negated", "hypothetical", "other")
+# The qualifier sets a model can be trained with. A model stores its set (models saved before the
+# generic qualifier existed have the first four), so its features never change under it.
+QUALIFIERS_V1 = ("affirmed", "negated", "hypothetical", "other")
+QUALIFIERS = (*QUALIFIERS_V1, "generic")
 
 
-def qualify(text: str, start: int, end: int, *, window: int = 60) -> str:
+def qualify(text: str, start: int, end: int, *, window: int = 60, generic: bool = True) -> str:
     """ConText qualifier of the span ``text[start:end]``: the first of negated,
-    hypothetical, other, else affirmed.
+    hypothetical, generic (when ``generic``), other, else affirmed.
 
     Only triggers in the same clause count: up to ``window`` characters before the
     span (cut at the last terminator) for preceding triggers, and the text right
-    after the span for following ones.
+    after the span for following ones. A generic statement is recognised anywhere in
+    the span's clause.
     """
     left = text[max(0, start - window) : start]
     cuts = list(TERMINATORS.finditer(left))
@@ -204,6 +230,8 @@ def qualify(text: str, start: int, end: int, *, window: int = 60) -> str:
         return "negated"
     if _HYPO.search(left):
         return "hypothetical"
+    if generic and (_GENERIC.search(left) or _GENERIC.search(left + text[start:end] + right)):
+        return "generic"
     if _OTHER.search(left):
         return "other"
     return "affirmed"

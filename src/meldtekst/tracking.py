@@ -31,9 +31,61 @@ def tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def local_store(uri: str | None = None) -> Path | None:
+    """The file or folder a local tracking URI (``sqlite:///``, ``file:``, a plain path) keeps its
+    data in; None for a server. Opening a local store creates it, so readers check this first."""
+    uri = uri or tracking_uri()
+    if uri.startswith("sqlite:///"):
+        name = uri[len("sqlite:///") :].split("?", 1)[0]
+        return Path(name) if name and name != ":memory:" else None
+    if uri.startswith("file://"):
+        return Path(uri[len("file://") :])
+    if "://" not in uri and not uri.startswith(("databricks", "http")):
+        return Path(uri)
+    return None
+
+
+def store_exists(uri: str | None = None) -> bool:
+    """False only for a local store that is not there yet (so listing it must not create it)."""
+    store = local_store(uri)
+    return store is None or store.exists()
+
+
+_MLFLOW_QUIET = {"verbose": False}
+# MLflow's own loggers, and those of the libraries its SQLite store and downloads use
+_MLFLOW_LOGGERS = ("mlflow", "alembic", "huey")
+
+
+def configure_mlflow_output(*, verbose: bool) -> None:
+    """Keep MLflow quiet (its database set-up and alembic lines, registration chatter, download
+    bars, hints meant for MLflow developers) unless ``verbose``; the CLI calls this at start, before
+    MLflow is imported, since MLflow reads some of these settings only then."""
+    _MLFLOW_QUIET["verbose"] = verbose
+    if not verbose:
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    _quiet_mlflow()
+
+
+def _quiet_mlflow() -> None:
+    """Apply the choice of `configure_mlflow_output` to an MLflow that may already be imported."""
+    import sys
+    import warnings
+
+    verbose = _MLFLOW_QUIET["verbose"]
+    if verbose:
+        return
+    for name in _MLFLOW_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
+    if "mlflow.utils.logging_utils" in sys.modules:  # eprint(): "Successfully registered model ..."
+        sys.modules["mlflow.utils.logging_utils"].disable_logging()
+
+
 def _mlflow() -> Any:
     import mlflow
 
+    _quiet_mlflow()
     mlflow.set_tracking_uri(tracking_uri())
     return mlflow
 
@@ -222,14 +274,23 @@ def register_model(model_dir: Path, name: str, run: _Run) -> str:
     if mf is None:
         raise ModelError("registering needs MLflow tracking to be on")
     info = log_pyfunc(model_dir)
+    _quiet_mlflow()  # MLflow's model logging turns its event output back on when it ends
     mv = mf.register_model(info.model_uri, name)
     log.info("registered %s version %s", name, mv.version)
     return str(mv.version)
 
 
+def _require_store() -> None:
+    if not store_exists():
+        raise ModelError(
+            f"no MLflow store at {tracking_uri()}: train with --register first, or set MLFLOW_TRACKING_URI"
+        )
+
+
 def set_alias(name: str, alias: str, version: str) -> None:
     from mlflow import MlflowClient
 
+    _require_store()
     _mlflow()
     try:
         MlflowClient().set_registered_model_alias(name, alias, version)
@@ -238,6 +299,9 @@ def set_alias(name: str, alias: str, version: str) -> None:
 
 
 def list_registered() -> list[dict[str, Any]]:
+    """Registered models with their aliases; none (and no store created) where there is no store."""
+    if not store_exists():
+        return []
     from mlflow import MlflowClient
 
     _mlflow()
@@ -263,6 +327,8 @@ def list_model_versions(name: str | None = None) -> list[dict[str, Any]]:
     """Every registered version (by model name, newest version first) with its aliases and run."""
     from datetime import UTC, datetime
 
+    if not store_exists():
+        return []
     from mlflow import MlflowClient
 
     _mlflow()
@@ -315,6 +381,8 @@ def _first_line(exc: BaseException) -> str:
 
 def load_registered_model(uri: str) -> Any:
     """Resolve ``models:/NAME@ALIAS`` (or ``models:/NAME/VERSION``) to a loaded model directory."""
+    if not store_exists():
+        raise ModelError(f"registry model '{uri}' cannot be loaded: no MLflow store at {tracking_uri()}")
     mf = _mlflow()
     try:
         pyfunc = mf.pyfunc.load_model(uri)

@@ -25,7 +25,7 @@ import meldtekst
 from meldtekst.codebook import load_codebook
 from meldtekst.errors import InputError
 from meldtekst.evaluation import theme_metrics, tune_thresholds
-from meldtekst.models.linear import LinearThemeTagger
+from meldtekst.models.linear import MIN_TERM_REPORTS, LinearThemeTagger
 from meldtekst.models.store import ThemeModelDir, save_model_dir
 from meldtekst.validate import LabelledData, load_labelled
 
@@ -46,6 +46,14 @@ class TrainConfig:
     # "train+dev": after model selection, fit the shipped model on train and dev together (21 % more
     # reports here), with thresholds and the review rule from out-of-fold scores; test stays unseen
     fit_on: str = "train"
+    # De-identify the training texts (meldtekst.anonymize) before any feature is learnt, so no name,
+    # number or address from a report can end up in a vocabulary stored with the model. Switching it
+    # off is the user's explicit choice and is recorded in the model's metadata.
+    deidentify: bool = True
+    # Tune thresholds on out-of-fold scores where each fold holds out one value of this column (e.g.
+    # `schrijver`: one writer's reports scored by a model that never saw that writer's style), so the
+    # thresholds expect text unlike the training data. Unset: stratified random folds.
+    threshold_groups: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -141,11 +149,26 @@ def build_estimator(config: TrainConfig) -> Any:
     raise InputError(f"unknown model kind '{config.kind}' in config (use linear or transformer)")
 
 
-def oof_scores(estimator: Any, data: LabelledData, folds: int, seed: int) -> np.ndarray:
-    """Out-of-fold probabilities on the training part, for threshold tuning without a leak."""
+def oof_scores(estimator: Any, data: LabelledData, folds: int, seed: int, groups: str | None = None) -> np.ndarray:
+    """Out-of-fold probabilities on the training part, for threshold tuning without a leak.
+
+    With ``groups`` (a column such as ``schrijver``) each fold holds out one group: a writer's
+    reports are scored by a model fitted without that writer, as new reports in a new style are."""
     scores = np.zeros(data.y.shape, dtype=float)
-    cv = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for tr, te in cv.split(np.zeros(len(data)), data.y):
+    if groups is not None:
+        from sklearn.model_selection import LeaveOneGroupOut
+
+        if groups not in data.frame.columns:
+            raise InputError(f"threshold_groups: no column '{groups}' in the training data", column=groups)
+        labels = data.frame[groups].astype(str).to_numpy()
+        if len(set(labels)) < 2:
+            raise InputError(f"threshold_groups: column '{groups}' needs at least two groups", column=groups)
+        splits = LeaveOneGroupOut().split(np.zeros(len(data)), data.y, labels)
+    else:
+        splits = MultilabelStratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(
+            np.zeros(len(data)), data.y
+        )
+    for tr, te in splits:
         est = clone(estimator).fit([data.texts[i] for i in tr], data.y[tr])
         scores[te] = est.predict_proba([data.texts[i] for i in te])
     return scores
@@ -194,6 +217,10 @@ def train(
     train_part, dev, test = split_data(data, config.seed)
     check_trainable(train_part, data_path)
     fit_part = _fit_part(config, data, train_part, test)
+    _check_min_df(config)
+    if config.deidentify:
+        # dev and test stay as they are: they are only scored, the way `tag` sees new reports
+        fit_part, train_part = _deidentified(fit_part, train_part)
     dev_fitted = config.fit_on == "train+dev"  # then dev gives no figures: its reports were fitted on
     if base_model is not None:
         config.model["base_model"] = base_model
@@ -204,7 +231,7 @@ def train(
         start = time.perf_counter()
         if config.kind in ("linear", "encoder") and config.threshold_folds > 1:
             tuning_scores, tuning_y = (
-                oof_scores(estimator, fit_part, config.threshold_folds, config.seed),
+                oof_scores(estimator, fit_part, config.threshold_folds, config.seed, config.threshold_groups),
                 fit_part.y,
             )
         else:
@@ -248,6 +275,7 @@ def train(
                 "fit_on": config.fit_on,
                 "fitted_rows": len(fit_part),
                 "label_counts_train": fit_part.label_counts(),
+                "text": "de-identified before fitting" if config.deidentify else "as given (deidentify: false)",
             },
             "config": asdict(config),
             "seed": config.seed,
@@ -277,6 +305,32 @@ def train(
     return TrainResult(
         model=model, output=out, metrics=metrics, seconds=seconds, run_id=run_id, registered_version=registered
     )
+
+
+def _check_min_df(config: TrainConfig) -> None:
+    if config.kind not in ("linear", "encoder"):
+        return
+    params = config.model.get("linear", config.model) if config.kind == "encoder" else config.model
+    min_df = params.get("min_df", MIN_TERM_REPORTS)
+    if not isinstance(min_df, int) or min_df < MIN_TERM_REPORTS:
+        raise InputError(
+            f"model.min_df must be an integer >= {MIN_TERM_REPORTS}, not {min_df!r}: the n-gram vocabulary is stored "
+            "in the model, and a term from fewer reports could identify someone"
+        )
+
+
+def _deidentified(*parts: LabelledData) -> tuple[LabelledData, ...]:
+    """The parts with their texts de-identified; a report in several parts is de-identified once."""
+    from rich.progress import track
+
+    from meldtekst.anonymize import deidentify
+
+    unique = {i: t for part in parts for i, t in zip(part.ids, part.texts, strict=True)}
+    clean = {
+        i: deidentify(t).text
+        for i, t in track(unique.items(), description="De-identifying training text", transient=True)
+    }
+    return tuple(part.with_texts([clean[i] for i in part.ids]) for part in parts)
 
 
 def _fit_part(config: TrainConfig, data: LabelledData, train: LabelledData, test: LabelledData | None) -> LabelledData:
@@ -339,6 +393,7 @@ def model_card(meta: dict[str, Any]) -> str:
         + "), "
         f"seed {meta['seed']}, code {meta['code_version']['git_commit'][:10]}",
         _review_card_line(meta),
+        _recipe_card_line(meta),
         *_transformer_card_lines(meta),
         "",
         "## Intended use",
@@ -362,6 +417,26 @@ def model_card(meta: dict[str, Any]) -> str:
                 f"{pt['f1']:.2f} | {pt['support']} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _recipe_card_line(meta: dict[str, Any]) -> str:
+    """How the training text was treated and how thresholds were tuned: what a reader of the figures
+    needs to know about privacy and about how the model meets unseen styles."""
+    cfg = meta.get("config", {})
+    params = cfg.get("model", {})
+    linear = params.get("linear", params)
+    parts = [f"training text {meta['training_data'].get('text', 'as given')}"]
+    if "min_df" in linear:
+        parts.append(f"n-grams kept from at least {linear['min_df']} reports")
+    groups = cfg.get("threshold_groups")
+    parts.append(
+        f"thresholds from out-of-fold scores with one `{groups}` held out per fold"
+        if groups
+        else "thresholds from stratified out-of-fold scores"
+    )
+    if params.get("sentence_weight"):
+        parts.append(f"sentence-anchored scores (weight {params['sentence_weight']:g})")
+    return "- " + "; ".join(parts)
 
 
 def _review_card_line(meta: dict[str, Any]) -> str:

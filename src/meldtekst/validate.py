@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from meldtekst.errors import InputError
 from meldtekst.io import TableInfo, read_table
 
 LABELS_COLUMN = "labels"
+# `meldtekst train` refuses a theme with fewer positive reports in its training part (training.MIN_POSITIVES;
+# a copy, as importing training would load scikit-learn into every validate run; a test keeps them equal)
+MIN_TRAIN_POSITIVES = 3
 
 
 def require_column(columns: list[str], name: str, path: Path | str, *, what: str = "text") -> str:
@@ -108,6 +112,14 @@ class LabelledData:
             theme_ids=self.theme_ids,
             frame=self.frame.iloc[idx].reset_index(drop=True),
             source=self.source,
+        )
+
+    def with_texts(self, texts: Sequence[str]) -> LabelledData:
+        """The same reports and labels with other texts (e.g. de-identified ones), in the same order."""
+        if len(texts) != len(self.texts):
+            raise ValueError(f"{len(texts)} texts for {len(self.texts)} reports")
+        return LabelledData(
+            ids=self.ids, texts=list(texts), y=self.y, theme_ids=self.theme_ids, frame=self.frame, source=self.source
         )
 
     def label_counts(self) -> dict[str, int]:
@@ -214,8 +226,14 @@ def validate_file(
     report = ValidationReport(path=path, fmt="")
     seen: Counter[str] = Counter()
     counts: Counter[str] = Counter()
+    split_counts: dict[str, Counter[str]] = {}
     row = 0
-    tcol = lcol = icol = None
+    tcol = lcol = icol = scol = None
+
+    def problem(message: str, *, column: str | None) -> None:
+        if len(report.errors) < max_errors:
+            report.errors.append(str(InputError(message, path=path, row=row, column=column)))
+
     for chunk in read_table(path, sheet=sheet, info=info):
         if tcol is None:
             report.fmt = info.fmt
@@ -223,6 +241,7 @@ def validate_file(
             tcol = require_column(report.columns, text_column, path, what="text")
             icol = id_column if id_column in report.columns else None
             lcol = labels_column if labels_column in report.columns else None
+            scol = "split" if "split" in report.columns else None
             report.labelled = lcol is not None
         for values in chunk.itertuples(index=False, name=None):
             row += 1
@@ -230,8 +249,12 @@ def validate_file(
             text = as_text(rec[tcol])
             if not text.strip():
                 report.empty_texts += 1
+                if lcol is not None:  # `train` (load_labelled) refuses the file for it
+                    problem("empty text in labelled data", column=tcol)
             report.lengths.append(len(text.split()))
             rid = as_text(rec[icol]) if icol else str(row)
+            if icol and not rid.strip() and not all(is_blank(v) for v in values):
+                problem("id is missing; every report needs an id to be found back in the output", column=icol)
             seen[rid] += 1
             if lcol is not None:
                 try:
@@ -241,6 +264,8 @@ def validate_file(
                         report.errors.append(str(exc))
                     continue
                 counts.update(labels)
+                if scol is not None:
+                    split_counts.setdefault(as_text(rec[scol]), Counter()).update(labels)
                 if not labels:
                     report.unlabelled_rows += 1
     report.rows = row
@@ -248,6 +273,7 @@ def validate_file(
     report.duplicate_ids = sorted(i for i, c in seen.items() if c > 1)
     if report.labelled:
         report.label_counts = {t: counts.get(t, 0) for t in codebook.ids}
+        report.warnings.extend(_trainability_warnings(codebook.ids, counts, split_counts))
     if report.rows == 0:
         report.warnings.append("file has a header but no rows")
     if report.empty_texts:
@@ -257,3 +283,25 @@ def validate_file(
             f"{len(report.duplicate_ids)} duplicate id(s), e.g. {', '.join(report.duplicate_ids[:3])}"
         )
     return report
+
+
+def _trainability_warnings(
+    theme_ids: tuple[str, ...], counts: Counter[str], split_counts: dict[str, Counter[str]]
+) -> list[str]:
+    """What `training.check_trainable` would refuse: a theme with too few positive reports in the
+    training part (the `split` column's 'train' rows when it also has 'dev' rows, as `split_data` does).
+
+    A warning, not an error: a small labelled file is valid for evaluation or as an extra file
+    merged into a corpus; only training it on its own fails.
+    """
+    part, where = counts, "in the file"
+    if "train" in split_counts and "dev" in split_counts:
+        part, where = split_counts["train"], "in its 'train' rows"
+    few = [t for t in theme_ids if part.get(t, 0) < MIN_TRAIN_POSITIVES]
+    if not few:
+        return []
+    shown = ", ".join(few[:5]) + (f" and {len(few) - 5} more" if len(few) > 5 else "")
+    return [
+        f"`meldtekst train` would refuse this file on its own: fewer than {MIN_TRAIN_POSITIVES} labelled "
+        f"reports {where} for {len(few)} theme(s): {shown}"
+    ]

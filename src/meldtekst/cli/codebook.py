@@ -18,7 +18,7 @@ class CodebookFormat(StrEnum):
     json = "json"
 
 
-@app.command("codebook")
+@app.command("codebook", epilog="Example: meldtekst codebook --format json")
 def codebook_cli(
     fmt: CodebookFormat = typer.Option(CodebookFormat.table, "--format", "-f", help="table or json."),
 ) -> None:

@@ -36,9 +36,9 @@ class OptionalCountCommand(TyperCommand):
         return super().parse_args(ctx, out)
 
 
-@app.command("explain")
+@app.command("explain", epilog="Example: meldtekst explain --input meldingen.xlsx --id M-0012 --html uitleg.html")
 def explain_cli(
-    text: str = typer.Argument(None, metavar="[TEXT]", help="The report text (or use --input and --id)."),
+    text: str = typer.Argument(None, metavar="TEXT", help="The report text (or use --input and --id)."),
     input_path: Path = typer.Option(None, "--input", "-i", help="Report file: .csv, .xlsx, .jsonl or .parquet."),
     report_id: str = typer.Option(None, "--id", help="Id of the report in --input."),
     model: str = typer.Option(None, "--model", "-m", help="fast | accurate | model DIR | models:/NAME@ALIAS."),

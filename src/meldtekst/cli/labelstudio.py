@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from meldtekst.cli._app import app
+from meldtekst.cli._app import app, check_output_table
 from meldtekst.io import write_text_atomic
 from meldtekst.labelling.labelstudio import POLICIES, import_export, label_config
 
@@ -15,7 +15,7 @@ labelstudio_app = typer.Typer(help="Label Studio: labelling interface and export
 app.add_typer(labelstudio_app, name="labelstudio")
 
 
-@labelstudio_app.command("config")
+@labelstudio_app.command("config", epilog="Example: meldtekst labelstudio config -o labelconfig.xml")
 def config_cli(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the XML labelling config."),
 ) -> None:
@@ -24,9 +24,9 @@ def config_cli(
     typer.echo(f"labelling config written to {output}; paste it under Settings > Labeling Interface > Code", err=True)
 
 
-@labelstudio_app.command("import")
+@labelstudio_app.command("import", epilog="Example: meldtekst labelstudio import project-1-export.json -o nieuw.jsonl")
 def import_cli(
-    export: Path = typer.Argument(..., help="Label Studio export in the JSON format."),
+    export: Path = typer.Argument(..., metavar="EXPORT", help="Label Studio export in the JSON format."),
     output: Path = typer.Option(..., "--output", "-o", help="Training rows to write (.jsonl recommended)."),
     policy: str = typer.Option(
         "majority",
@@ -36,6 +36,7 @@ def import_cli(
     text_field: str = typer.Option("tekst", "--text-field", help="Task data field with the report text."),
 ) -> None:
     """Turn a Label Studio JSON export into labelled reports for `meldtekst train --extra`."""
+    check_output_table(output)
     summary = import_export(export, output, policy=policy, text_field=text_field)
     typer.echo(
         f"{summary.rows} row(s) written to {output} from {summary.tasks} task(s), {summary.annotations_used} "

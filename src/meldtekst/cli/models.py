@@ -12,7 +12,7 @@ from meldtekst.cli._app import app
 from meldtekst.models.store import builtin_names, default_model_name, models_home, read_meta
 
 
-@app.command("models")
+@app.command("models", epilog="Example: meldtekst models --json")
 def models_cli(
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
     registry: bool = typer.Option(True, "--registry/--no-registry", help="Also list MLflow registry models."),

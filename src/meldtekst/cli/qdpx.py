@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.cli._app import app, echo_warnings
+from meldtekst.cli._app import app, check_output_table, echo_warnings
 from meldtekst.interop.qdpx import CODE_MODES, export_qdpx, import_qdpx
-from meldtekst.io import check_readable, table_format
+from meldtekst.io import check_readable
 
 
-@app.command("export-qdpx")
+@app.command("export-qdpx", epilog="Example: meldtekst export-qdpx getagd.xlsx -o meldingen.qdpx --anonymize")
 def export_qdpx_cli(
     tagged: Path = typer.Argument(..., metavar="TAGGED", help="A file written by `meldtekst tag`."),
     output: Path = typer.Option(..., "--output", "-o", help="The REFI-QDA project to write (.qdpx)."),
@@ -61,7 +61,7 @@ def export_qdpx_cli(
         console.print(f"variables copied unchanged: {', '.join(summary.variables)}")
 
 
-@app.command("import-qdpx")
+@app.command("import-qdpx", epilog="Example: meldtekst import-qdpx gecodeerd.qdpx -o labels.jsonl --coder humans")
 def import_qdpx_cli(
     project: Path = typer.Argument(..., metavar="PROJECT", help="A REFI-QDA project (.qdpx)."),
     output: Path = typer.Option(..., "--output", "-o", help="Labelled reports (id, tekst, labels); .jsonl or a table."),
@@ -73,7 +73,7 @@ def import_qdpx_cli(
     ),
 ) -> None:
     """Read a REFI-QDA project back as training data: per report the union of a coder's codes."""
-    table_format(output)
+    check_output_table(output)
     check_readable(project)
     summary = import_qdpx(project, output, coder=coder, ignore_unknown=ignore_unknown)
     echo_warnings(summary.warnings)

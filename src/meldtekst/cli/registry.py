@@ -18,18 +18,18 @@ registry_app = typer.Typer(
 app.add_typer(registry_app, name="registry")
 
 
-@registry_app.command("alias")
+@registry_app.command("alias", epilog="Example: meldtekst registry alias meldtekst production 3")
 def alias_cli(
-    name: str = typer.Argument(..., help="Registered model name (as given to `train --register`)."),
-    alias: str = typer.Argument(..., help="Alias to set, e.g. production or staging."),
-    version: str = typer.Argument(..., help="Version the alias points at from now on."),
+    name: str = typer.Argument(..., metavar="NAME", help="Registered model name (as given to `train --register`)."),
+    alias: str = typer.Argument(..., metavar="ALIAS", help="Alias to set, e.g. production or staging."),
+    version: str = typer.Argument(..., metavar="VERSION", help="Version the alias points at from now on."),
 ) -> None:
     """Point ALIAS of model NAME at VERSION (moves the alias if it pointed elsewhere)."""
     set_alias(name, alias, version)
     typer.echo(f"models:/{name}@{alias} -> version {version}")
 
 
-@registry_app.command("list")
+@registry_app.command("list", epilog="Example: meldtekst registry list --name meldtekst")
 def list_cli(
     name: str = typer.Option(None, "--name", help="Only this registered model."),
     as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON."),

@@ -12,10 +12,23 @@ from meldtekst.io import check_readable
 from meldtekst.reporting import PERIODS, report_file, report_format
 
 
-@app.command("report")
+@app.command(
+    "report",
+    epilog="Example: meldtekst report getagd.csv --verified TE_CONTROLEREN.xlsx -o rapport.html --by schooljaar",
+)
 def report_cli(
     tagged: Path = typer.Argument(..., metavar="TAGGED", help="A file written by `meldtekst tag`."),
-    output: Path = typer.Option(..., "--output", "-o", help="Report: .html (one file, with charts), .xlsx or .md."),
+    output: Path = typer.Option(
+        ..., "--output", "-o", metavar="OUTPUT", help="Report: .html (one file, with charts), .xlsx or .md."
+    ),
+    verified: Path = typer.Option(
+        None,
+        "--verified",
+        metavar="FILE",
+        help="The checked sample from `meldtekst verify-sample` (filled-in .xlsx, `labelstudio import` output, or "
+        "JSONL/CSV with 'id' and 'labels'): every theme count gets an estimate with a 95% interval that covers "
+        "the model's errors too.",
+    ),
     by: str = typer.Option("kwartaal", "--by", help=f"Trend per {' | '.join(PERIODS)}."),
     date_from: str = typer.Option(None, "--from", help="First date to count (2024-03-14 or 14-03-2024)."),
     date_to: str = typer.Option(None, "--to", help="Last date to count (inclusive)."),
@@ -40,6 +53,8 @@ def report_cli(
     """Count themes in TAGGED and write a report: HTML, Excel or Markdown by OUTPUT's extension."""
     report_format(output)  # a wrong extension should fail before the file is read
     check_readable(tagged)
+    if verified is not None:
+        check_readable(verified)
     report = report_file(
         tagged,
         output,
@@ -51,6 +66,7 @@ def report_cli(
         model=model,
         sheet=sheet,
         highlight=highlight,
+        verified=verified,
     )
     echo_warnings(report.warnings)
     if quiet:

@@ -20,7 +20,10 @@ def _conf_pairs(values: list[str] | None) -> dict[str, str]:
     return pairs
 
 
-@app.command("spark-tag")
+@app.command(
+    "spark-tag",
+    epilog="Example: meldtekst spark-tag meldingen.parquet -o getagd.parquet --model models:/meldtekst@production",
+)
 def spark_tag_cli(
     input_path: str = typer.Argument(
         ..., metavar="INPUT", help="Parquet or CSV: a file or a folder of part files (local, hdfs://, s3a://)."
@@ -43,7 +46,12 @@ def spark_tag_cli(
     ),
     no_evidence: bool = typer.Option(False, "--no-evidence", help="Skip evidence sentences (faster)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace OUTPUT if it exists."),
-    conf: list[str] = typer.Option(None, "--conf", help="Spark setting KEY=VALUE (repeatable), as for spark-submit."),
+    conf: list[str] = typer.Option(
+        None,
+        "--conf",
+        help="Spark setting KEY=VALUE (repeatable), as for spark-submit. On a cluster the executors need "
+        "meldtekst's Python: spark.pyspark.python=/opt/venv/bin/python (local masters use this one).",
+    ),
     log_level: str = typer.Option(
         "ERROR", "--spark-log-level", help="Spark's log level: ERROR (no stack traces), WARN, INFO."
     ),

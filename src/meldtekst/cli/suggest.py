@@ -12,9 +12,13 @@ from meldtekst.labelling.strategies import STRATEGIES
 from meldtekst.models.store import load_model
 
 
-@app.command("suggest")
+@app.command(
+    "suggest", epilog="Example: meldtekst suggest nieuw.xlsx -n 50 -o taken.json --exclude data/meldingen.jsonl"
+)
 def suggest_cli(
-    input: Path = typer.Argument(..., help="Unlabelled (or partly labelled) reports: CSV/XLSX/JSONL/Parquet."),
+    input: Path = typer.Argument(
+        ..., metavar="INPUT", help="Unlabelled (or partly labelled) reports: CSV/XLSX/JSONL/Parquet."
+    ),
     n: int = typer.Option(50, "-n", help="How many reports to suggest."),
     output: Path = typer.Option(..., "--output", "-o", help="Label Studio tasks to write (.json)."),
     model: str = typer.Option(None, "--model", "-m", help="fast | accurate | DIR | models:/NAME@ALIAS."),

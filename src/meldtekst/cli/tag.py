@@ -7,14 +7,18 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from meldtekst.cli._app import app, echo_warnings
+from meldtekst.basemodels import show_preparation_progress
+from meldtekst.cli._app import app, check_output_table, echo_warnings
 from meldtekst.cli.explain import OptionalCountCommand
-from meldtekst.io import check_readable, table_format
+from meldtekst.io import check_readable, check_writable_output
 from meldtekst.models.store import load_model
 from meldtekst.tagging import tag_file
+from meldtekst.tracking import SYNTHETIC_EXAMPLE
 
 
-@app.command("tag", cls=OptionalCountCommand)
+@app.command(
+    "tag", cls=OptionalCountCommand, epilog="Example: meldtekst tag meldingen.xlsx -o getagd.xlsx --model accurate"
+)
 def tag_cli(
     input_path: Path = typer.Argument(..., metavar="INPUT", help="Reports: .csv, .xlsx, .jsonl or .parquet."),
     output: Path = typer.Option(..., "--output", "-o", help="Tagged output; format by extension."),
@@ -45,8 +49,13 @@ def tag_cli(
 ) -> None:
     """Tag every report in INPUT with themes and write them to OUTPUT (every row, in order)."""
     check_readable(input_path)  # a wrong path should fail before a model is loaded
-    table_format(output)
+    check_output_table(output)
+    check_writable_output(output, inputs=[input_path])  # a folder or unwritable place: before the model loads
+    show_preparation_progress(not quiet)
     loaded = load_model(model)
+    # what a model prepares on first use (the `accurate` base model: about a minute, with its own
+    # progress lines) happens now, not under the tagging progress bar
+    loaded.predict_proba([SYNTHETIC_EXAMPLE])
     summary = tag_file(
         input_path,
         output,

@@ -12,9 +12,11 @@ from meldtekst.cli._app import app
 from meldtekst.errors import InputError
 
 
-@app.command("train")
+@app.command(
+    "train", epilog="Example: meldtekst train data/meldingen.jsonl -c training/configs/fast.yaml -o models/mijn-model"
+)
 def train_cli(
-    data: Path = typer.Argument(..., help="Labelled reports (JSONL/CSV/XLSX/Parquet, spec schema)."),
+    data: Path = typer.Argument(..., metavar="DATA", help="Labelled reports (JSONL/CSV/XLSX/Parquet, spec schema)."),
     extra: list[Path] = typer.Option(
         None,
         "--extra",

@@ -13,9 +13,9 @@ from meldtekst.cli._app import app, echo_warnings
 from meldtekst.validate import validate_file
 
 
-@app.command("validate")
+@app.command("validate", epilog="Example: meldtekst validate meldingen.xlsx --text-column omschrijving")
 def validate_cli(
-    path: Path = typer.Argument(..., help="CSV, XLSX, JSONL or Parquet file."),
+    path: Path = typer.Argument(..., metavar="INPUT", help="CSV, XLSX, JSONL or Parquet file."),
     text_column: str = typer.Option("tekst", "--text-column", help="Column with the report text."),
     id_column: str = typer.Option("id", "--id-column", help="Column with the report id (else row numbers)."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (default: the first with data)."),

@@ -32,11 +32,13 @@ import contextlib
 import itertools
 import json
 import logging
+import os
 import re
 import unicodedata
 import uuid
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -69,7 +71,15 @@ GROUP_COLOURS = ("#2f6690", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f
 _GUID_NAMESPACE = uuid.UUID("6f1d2c1e-3b7a-5c1f-9a51-6d656c64746b")
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_MAX_MEMBER_BYTES = 512 << 20
+# Limits on what a project may unpack to (a .qdpx is a zip from outside: a few hundred KB can
+# expand to gigabytes, by one member that compresses ~1000:1 or by many sources naming the same one)
+MAX_BYTES_ENV = "MELDTEKST_QDPX_MAX_BYTES"
+DEFAULT_MAX_BYTES = 512 << 20  # all members read, every read counted
+MAX_MEMBER_BYTES = 256 << 20  # one member (project.qde or one source)
+MAX_RATIO = 250  # uncompressed : compressed, for members above RATIO_FLOOR (text and XML stay below ~50)
+RATIO_FLOOR = 4 << 20
+MAX_XML_DEPTH = 200  # a real codebook nests a few levels; recursion over 50,000 levels crashes
+_READ_CHUNK = 1 << 20
 _SELECTION_NAME_CHARS = 80
 
 
@@ -592,16 +602,94 @@ class QdaProject:
     warnings: list[str] = field(default_factory=list)
 
 
-def _member(zf: zipfile.ZipFile, name: str, path: Path) -> bytes:
-    info = zf.getinfo(name)
-    if info.file_size > _MAX_MEMBER_BYTES:
-        raise InputError(f"'{name}' in the project is too large ({info.file_size} bytes)", path=path)
-    return zf.read(info)
+@dataclass
+class UnpackLimits:
+    """How much a project may unpack to; ``total`` counts every member read (a source file named
+    by many sources counts each time, since each becomes a row of text)."""
+
+    total: int = DEFAULT_MAX_BYTES
+    member: int = MAX_MEMBER_BYTES
+    ratio: int = MAX_RATIO
+
+    @classmethod
+    def from_env(cls) -> UnpackLimits:
+        """The defaults, with ``total`` from $MELDTEKST_QDPX_MAX_BYTES where set (a member never more)."""
+        raw = os.environ.get(MAX_BYTES_ENV, "").strip()
+        if not raw:
+            return cls()
+        try:
+            total = int(raw)
+        except ValueError:
+            total = 0
+        if total <= 0:
+            raise MeldtekstError(f"${MAX_BYTES_ENV} must be a number of bytes > 0, not '{raw[:40]}'")
+        return cls(total=total, member=min(MAX_MEMBER_BYTES, total))
 
 
-def read_qdpx(project: str | Path) -> QdaProject:
-    """Parse a .qdpx project: its users, codes and the text sources with their codings."""
+def _mb(n: int) -> str:
+    return f"{n / (1 << 20):.0f} MB" if n >= 1 << 20 else f"{n} bytes"
+
+
+class _Unpacker:
+    """Reads members in chunks, counting the bytes that really come out (a zip header can lie
+    about a member's size), and stops at the first limit with one line."""
+
+    def __init__(self, zf: zipfile.ZipFile, path: Path, limits: UnpackLimits) -> None:
+        self.zf = zf
+        self.path = path
+        self.limits = limits
+        self.used = 0
+
+    def _too_much(self, name: str, what: str) -> InputError:
+        return InputError(
+            f"'{name}' in the project {what}; not read (a damaged or malicious project?). "
+            f"To read larger projects set ${MAX_BYTES_ENV} (bytes)",
+            path=self.path,
+        )
+
+    def read(self, name: str) -> bytes:
+        lim = self.limits
+        info = self.zf.getinfo(name)
+        if info.file_size > lim.member:
+            raise self._too_much(name, f"is larger than {_mb(lim.member)} ({info.file_size} bytes)")
+        buf = bytearray()
+        try:
+            with self.zf.open(info) as fh:
+                while chunk := fh.read(_READ_CHUNK):
+                    buf += chunk
+                    if len(buf) > lim.member:
+                        raise self._too_much(name, f"unpacks to more than {_mb(lim.member)}")
+                    if self.used + len(buf) > lim.total:
+                        raise self._too_much(name, f"takes the project past {_mb(lim.total)} unpacked")
+                    if len(buf) > RATIO_FLOOR and len(buf) > lim.ratio * max(info.compress_size, 1):
+                        raise self._too_much(name, f"unpacks to more than {lim.ratio} times its packed size")
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError) as exc:
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"'{name}' in the project cannot be unpacked ({detail})", path=self.path) from None
+        self.used += len(buf)
+        return bytes(buf)
+
+
+def _depth(root: ET.Element) -> int:
+    """How deep elements nest (without recursion, which is what this guards against)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        el, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_XML_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in el)
+    return deepest
+
+
+def read_qdpx(project: str | Path, *, limits: UnpackLimits | None = None) -> QdaProject:
+    """Parse a .qdpx project: its users, codes and the text sources with their codings.
+
+    ``limits`` (default: `UnpackLimits.from_env`) bound what the archive may unpack to.
+    """
     path = Path(project)
+    limits = limits or UnpackLimits.from_env()
     if not path.is_file():
         raise InputError("file does not exist" if not path.exists() else "is not a file", path=path)
     if not zipfile.is_zipfile(path):
@@ -615,25 +703,35 @@ def read_qdpx(project: str | Path) -> QdaProject:
         qde = [n for n in names if n.lower().endswith(".qde") and "/" not in n.strip("/")]
         if not qde:
             raise InputError("not a REFI-QDA project: the archive has no project.qde", path=path)
+        unpack = _Unpacker(zf, path, limits)
         try:
-            root = ET.fromstring(_member(zf, qde[0], path))
+            root = ET.fromstring(unpack.read(qde[0]))
         except ET.ParseError as exc:
             raise InputError(f"{qde[0]} is not valid XML ({exc})", path=path) from None
         if _local(root.tag) != "Project":
             raise InputError(f"{qde[0]} is not a REFI-QDA project (root element <{_local(root.tag)}>)", path=path)
+        if _depth(root) > MAX_XML_DEPTH:
+            raise InputError(
+                f"{qde[0]} nests elements more than {MAX_XML_DEPTH} levels deep (codes within codes?); "
+                "not a project meldtekst can read",
+                path=path,
+            )
         warnings = []
         if root.tag != _Q + "Project":
             warnings.append(f"{qde[0]} lacks the REFI-QDA namespace {NS}; read anyway")
         else:
-            problems = schema_errors(root, limit=1)
+            try:
+                problems = schema_errors(root, limit=1)
+            except RecursionError:
+                problems = ["too deeply nested to check"]
             if problems:
                 warnings.append(f"{qde[0]} does not follow the REFI-QDA schema ({problems[0]}); read anyway")
         by_lower = {n.lower(): n for n in names}
-        return _parse_project(root, zf, by_lower, path, warnings)
+        return _parse_project(root, unpack, by_lower, path, warnings)
 
 
 def _parse_project(
-    root: ET.Element, zf: zipfile.ZipFile, by_lower: dict[str, str], path: Path, warnings: list[str]
+    root: ET.Element, unpack: _Unpacker, by_lower: dict[str, str], path: Path, warnings: list[str]
 ) -> QdaProject:
     users: dict[str, str] = {}
     model_users: set[str] = set()
@@ -646,18 +744,15 @@ def _parse_project(
         if u.get("id") == MODEL_USER_ID or users[guid].startswith(MODEL_USER_PREFIX):
             model_users.add(guid)
     codes: dict[str, str] = {}
-
-    def walk(el: ET.Element) -> None:
-        for c in _children(el, "Code"):
+    codebook = _child(root, "CodeBook")
+    codes_el = _child(codebook, "Codes") if codebook is not None else None
+    stack = [codes_el] if codes_el is not None else []
+    while stack:  # codes nest in codes; a loop, not recursion, whatever the depth
+        for c in reversed(_children(stack.pop(), "Code")):
             guid = _norm_guid(c.get("guid"))
             if guid:
                 codes[guid] = (c.get("name") or "").strip()
-            walk(c)
-
-    codebook = _child(root, "CodeBook")
-    codes_el = _child(codebook, "Codes") if codebook is not None else None
-    if codes_el is not None:
-        walk(codes_el)
+            stack.append(c)
     sources: list[QdaSource] = []
     skipped = 0
     sources_el = _child(root, "Sources")
@@ -666,7 +761,7 @@ def _parse_project(
             skipped += 1
             continue
         name = el.get("name") or el.get("guid") or f"bron {len(sources) + 1}"
-        source = QdaSource(name=name, text=_source_text(el, zf, by_lower, path, name))
+        source = QdaSource(name=name, text=_source_text(el, unpack, by_lower, path, name))
         for sel in _children(el, "PlainTextSelection"):
             start, end = _int(sel.get("startPosition")), _int(sel.get("endPosition"))
             for coding in _children(sel, "Coding"):
@@ -693,7 +788,7 @@ def _code_ref(coding: ET.Element) -> str | None:
     return _norm_guid(ref.get("targetGUID")) if ref is not None else None
 
 
-def _source_text(el: ET.Element, zf: zipfile.ZipFile, by_lower: dict[str, str], path: Path, name: str) -> str:
+def _source_text(el: ET.Element, unpack: _Unpacker, by_lower: dict[str, str], path: Path, name: str) -> str:
     content = _child(el, "PlainTextContent")
     if content is not None:
         return content.text or ""
@@ -708,11 +803,18 @@ def _source_text(el: ET.Element, zf: zipfile.ZipFile, by_lower: dict[str, str], 
     member = by_lower.get(f"sources/{file}".lower()) or by_lower.get(file.lower())
     if member is None:
         raise InputError(f"source '{name}': {ref} is missing from the archive", path=path)
-    data = _member(zf, member, path)
+    data = unpack.read(member)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("utf-16") if data[:2] in (b"\xff\xfe", b"\xfe\xff") else data.decode("cp1252")
+        pass
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"source '{name}': {member} is not readable UTF-16 text", path=path) from None
+    # one character per byte, so selection positions still fit; bytes cp1252 lacks become U+FFFD
+    return data.decode("cp1252", errors="replace")
 
 
 @dataclass
@@ -805,12 +907,17 @@ def project_labels(
 
 
 def import_qdpx(
-    project: str | Path, output: str | Path, *, coder: str = "humans", ignore_unknown: bool = False
+    project: str | Path,
+    output: str | Path,
+    *,
+    coder: str = "humans",
+    ignore_unknown: bool = False,
+    limits: UnpackLimits | None = None,
 ) -> ImportSummary:
     """Read a REFI-QDA project back into labelled training data (id, tekst, labels)."""
     src, dst = Path(project), Path(output)
     fmt = table_format(dst)
-    parsed = read_qdpx(src)
+    parsed = read_qdpx(src, limits=limits)
     rows, summary = project_labels(parsed, coder=coder, ignore_unknown=ignore_unknown, path=src)
     summary.output = dst
     frame = pd.DataFrame(rows, columns=["id", "tekst", "labels"])
@@ -826,6 +933,7 @@ __all__ = [
     "ExportSummary",
     "ImportSummary",
     "QdaProject",
+    "UnpackLimits",
     "build_project",
     "deidentify_with_offsets",
     "export_qdpx",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -126,13 +127,11 @@ def spark_session(
     builder = SparkSession.builder.appName("meldtekst")
     if master:
         builder = builder.master(master)
-    settings = {
-        "spark.ui.showConsoleProgress": "true" if progress else "false",
-        "spark.executorEnv.PYTHONWARNINGS": "ignore::FutureWarning",
-    }
-    if level == "ERROR":
-        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_log4j_file().as_uri()}"
-    settings.update(conf or {})
+    settings = session_settings(master, conf, log_level=level, progress=progress)
+    python = settings.get(PYSPARK_PYTHON_CONF)
+    if python and is_local_master(master, conf):
+        # pyspark starts local workers with $PYSPARK_PYTHON (default: the first python3 on PATH)
+        os.environ["PYSPARK_PYTHON"] = python
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
@@ -141,6 +140,42 @@ def spark_session(
         raise spark_error(exc, what="Spark could not start") from exc
     session.sparkContext.setLogLevel(level)
     return session
+
+
+PYSPARK_PYTHON_CONF = "spark.pyspark.python"
+
+
+def is_local_master(master: str | None, conf: dict[str, str] | None = None) -> bool:
+    """Whether Spark runs in this machine's processes: ``local``, ``local[N]``, ``local[*]``, or no
+    master at all when pyspark starts the JVM itself (its default is ``local[*]``)."""
+    chosen = master or (conf or {}).get("spark.master")
+    if chosen is None:
+        return "PYSPARK_GATEWAY_PORT" not in os.environ
+    return chosen.strip().lower().startswith("local")
+
+
+def session_settings(
+    master: str | None, conf: dict[str, str] | None = None, *, log_level: str = "ERROR", progress: bool = True
+) -> dict[str, str]:
+    """The Spark settings `spark_session` starts a session with; ``conf`` (the user's) wins.
+
+    For a local master the Python workers run this interpreter (``sys.executable``) unless
+    ``spark.pyspark.python`` or $PYSPARK_PYTHON says otherwise: Spark would start the first
+    ``python3`` on PATH, which lacks meldtekst when the ``meldtekst`` script runs from a
+    virtualenv that is not activated. Clusters need their own setting (the executors' path).
+    """
+    settings = {
+        "spark.ui.showConsoleProgress": "true" if progress else "false",
+        "spark.executorEnv.PYTHONWARNINGS": "ignore::FutureWarning",
+    }
+    if log_level.upper() == "ERROR":
+        settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_log4j_file().as_uri()}"
+    if is_local_master(master, conf):
+        python = os.environ.get("PYSPARK_PYTHON") or sys.executable
+        if python:
+            settings[PYSPARK_PYTHON_CONF] = python
+    settings.update(conf or {})
+    return settings
 
 
 # ----------------------------------------------------------------------------- tagging

@@ -26,3 +26,8 @@ def read_json(path: str | Path, *, what: str = "JSON file") -> Any:
         raise InputError(f"not UTF-8 text ({exc.reason}); expected a {what}", path=path) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg} at line {exc.lineno}); expected a {what}", path=path) from None
+    except RecursionError:
+        raise InputError(f"JSON nested too deeply to read; expected a {what}", path=path) from None
+    except ValueError as exc:  # e.g. a number of more than 4300 digits (Python's int limit)
+        detail = str(exc).split(":")[0] or type(exc).__name__
+        raise InputError(f"not valid JSON ({detail}); expected a {what}", path=path) from None

@@ -98,9 +98,16 @@ def _themes_of(ann: dict[str, Any], path: Path, task_ref: str, codebook: Codeboo
         controls[str(item.get("from_name"))] += 1
         if item.get("from_name") != CONTROL:
             continue
-        values = (item.get("value") or {}).get("choices")
+        value = item.get("value") or {}
+        if not isinstance(value, dict):
+            raise InputError(f"task {task_ref}: '{CONTROL}' result 'value' is not an object", path=path)
+        values = value.get("choices")
         if not isinstance(values, list):
             raise InputError(f"task {task_ref}: '{CONTROL}' result has no 'choices' list", path=path)
+        odd = [v for v in values if not isinstance(v, str)]
+        if odd:
+            kind = type(odd[0]).__name__
+            raise InputError(f"task {task_ref}: a choice is a {kind}, not a theme id (text)", path=path)
         unknown = [v for v in values if v not in codebook]
         if unknown:
             raise InputError(
@@ -110,6 +117,25 @@ def _themes_of(ann: dict[str, Any], path: Path, task_ref: str, codebook: Codeboo
             )
         chosen.extend(values)
     return codebook.order(chosen)
+
+
+_MAX_DATA_DEPTH = 50  # task data are report fields: a few levels; writers recurse through them
+
+
+def _depth(value: Any) -> int:
+    """How deep lists and objects nest in ``value``, counted without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, depth)
+            if depth > _MAX_DATA_DEPTH:
+                break
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
 
 
 def _tasks(path: Path) -> list[dict[str, Any]]:
@@ -123,6 +149,8 @@ def _tasks(path: Path) -> list[dict[str, Any]]:
             raise InputError(
                 f"task {n} has no 'data' object; export with the 'JSON' format, not JSON-MIN/CSV", path=path
             )
+        if _depth(task["data"]) > _MAX_DATA_DEPTH:
+            raise InputError(f"task {n}: 'data' nests lists or objects more than {_MAX_DATA_DEPTH} deep", path=path)
         if "annotations" in task and not isinstance(task["annotations"], list):
             raise InputError(f"task {n}: 'annotations' is not a list", path=path)
     return doc

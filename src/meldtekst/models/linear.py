@@ -19,7 +19,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 
 from meldtekst.models.linear_scorer import LinearScorer
-from meldtekst.text import Sentence, normalize
+from meldtekst.text import QUALIFIERS, QUALIFIERS_V1, Sentence, normalize
+
+# An n-gram is kept only when at least this many different reports contain it: the vocabulary is
+# stored in the model, and a term from one or two reports could be a name, a phone number or a
+# case detail. Training text is de-identified first as well (`TrainConfig.deidentify`). `meldtekst
+# train` refuses a smaller min_df; the estimator itself accepts one for ablation studies.
+MIN_TERM_REPORTS = 3
 
 
 class WordNgrams:
@@ -48,11 +54,13 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
         use_codebook: bool = True,
         use_context: bool = True,
         codebook_weight: float = 1.0,
-        min_df: int = 2,
+        min_df: int = MIN_TERM_REPORTS,
         max_word_features: int | None = 60_000,
         max_char_features: int | None = 80_000,
         C: float = 4.0,
         class_weight: str | None = "balanced",
+        sentence_weight: float = 0.0,
+        generic_context: bool = True,
         random_state: int = 0,
     ) -> None:
         self.word_ngrams = word_ngrams
@@ -66,6 +74,8 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
         self.max_char_features = max_char_features
         self.C = C
         self.class_weight = class_weight
+        self.sentence_weight = sentence_weight
+        self.generic_context = generic_context
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fitting
@@ -106,6 +116,8 @@ class LinearThemeTagger(ClassifierMixin, BaseEstimator):
             use_codebook=self.use_codebook,
             use_context=self.use_context,
             codebook_weight=self.codebook_weight,
+            sentence_weight=self.sentence_weight,
+            qualifiers=QUALIFIERS if self.generic_context else QUALIFIERS_V1,
         )
         doc_blocks = [(pool @ b).tocsr() for b in scorer.counts(texts, per_doc)]
         scorer.word_idf = TfidfTransformer(sublinear_tf=True).fit(doc_blocks[0]).idf_.astype(np.float32)
@@ -179,4 +191,5 @@ def scorer_from_sklearn(est: object) -> LinearScorer:
         use_codebook=e.get("use_codebook", False),
         use_context=e.get("use_context", True),
         codebook_weight=e.get("codebook_weight", 1.0),
+        qualifiers=QUALIFIERS_V1,
     )

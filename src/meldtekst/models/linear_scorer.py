@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from meldtekst.text import Sentence, normalize, sentences
+from meldtekst.text import QUALIFIERS, QUALIFIERS_V1, Sentence, normalize, sentences
 
 STATE_JSON = "linear.json"
 STATE_NPZ = "linear.npz"
@@ -66,6 +66,27 @@ def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     return X
 
 
+def anchored_scores(doc_proba: np.ndarray, sent_proba: np.ndarray, sizes: Sequence[int], weight: float) -> np.ndarray:
+    """Sentence-anchored theme scores: ``report_p ** (1 - weight) * best_sentence_p ** weight``.
+
+    A report-level bag of words adds up weak cues spread over a long narrative; anchoring asks
+    that one sentence supports the theme as well. Every route that scores a report (tag with and
+    without evidence, the pyfunc, Spark, evaluation) goes through this one function, so they
+    agree. A report without sentences keeps its report score.
+    """
+    if weight <= 0 or not len(sizes):
+        return doc_proba
+    sizes = np.asarray(sizes)
+    best = doc_proba.copy()
+    has = sizes > 0
+    if has.any():
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[has]
+        best[has] = np.maximum.reduceat(sent_proba, starts, axis=0)
+    if weight >= 1:
+        return best
+    return doc_proba ** (1.0 - weight) * best**weight
+
+
 class LinearScorer:
     """Counts per sentence, TF-IDF, and one logistic regression per theme, from learnt arrays.
 
@@ -91,6 +112,8 @@ class LinearScorer:
         use_codebook: bool = False,
         use_context: bool = True,
         codebook_weight: float = 1.0,
+        sentence_weight: float = 0.0,
+        qualifiers: Sequence[str] = QUALIFIERS,
     ) -> None:
         self.word_terms = list(word_terms)
         self.word_vocab = {t: i for i, t in enumerate(self.word_terms)}
@@ -105,6 +128,8 @@ class LinearScorer:
         self.use_codebook = use_codebook
         self.use_context = use_context
         self.codebook_weight = codebook_weight
+        self.sentence_weight = float(sentence_weight)
+        self.qualifiers = tuple(qualifiers)
         self._codebook: Any = None
         self._char_cache: dict[str, tuple[int, ...]] = {}
         self._coef_blocks: list[np.ndarray] | None = None  # coef split by feature family, on first use
@@ -165,7 +190,7 @@ class LinearScorer:
         if self._codebook is None:
             from meldtekst.features import CodebookFeatures
 
-            self._codebook = CodebookFeatures(use_context=self.use_context)
+            self._codebook = CodebookFeatures(use_context=self.use_context, qualifiers=self.qualifiers)
         return self._codebook
 
     def counts(self, texts: Sequence[str], per_doc: list[list[Sentence]]) -> list[sparse.csr_matrix]:
@@ -242,20 +267,25 @@ class LinearScorer:
         return self.features(texts)[0]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.sentence_weight > 0:
+            return self.predict_with_sentences(texts)[0]
         return self.proba(self.transform(texts))
 
     def decision_function(self, texts: Sequence[str]) -> np.ndarray:
         return self.decision(self.transform(texts))
 
     def predict_with_sentences(self, texts: Sequence[str]) -> tuple[np.ndarray, list[list[Sentence]], np.ndarray]:
-        """Report probabilities plus every sentence's own probabilities (rows in reading order)."""
+        """Report scores (sentence-anchored when ``sentence_weight`` > 0) plus every sentence's own
+        probabilities (rows in reading order)."""
         texts = list(texts)
         per_doc, pool = self.split(texts)
         if not pool.shape[1]:
             return self.proba(self.transform(texts)), per_doc, np.zeros((0, self.n_outputs))
         sent_blocks = self.counts(texts, per_doc)
         doc_proba = self._block_proba([(pool @ b).tocsr() for b in sent_blocks])
-        return doc_proba, per_doc, self._block_proba(sent_blocks)
+        sent_proba = self._block_proba(sent_blocks)
+        sizes = [len(ss) for ss in per_doc]
+        return anchored_scores(doc_proba, sent_proba, sizes, self.sentence_weight), per_doc, sent_proba
 
     # ------------------------------------------------------------- persistence
 
@@ -272,6 +302,8 @@ class LinearScorer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("sentence_weight", 0.0)
+        self.__dict__.setdefault("qualifiers", QUALIFIERS_V1)
         self.word_terms = [str(t) for t in state["word_terms"]]
         self.word_vocab = {t: i for i, t in enumerate(self.word_terms)}
         if state["char_terms"] is not None:
@@ -291,6 +323,8 @@ class LinearScorer:
             "use_codebook": self.use_codebook,
             "use_context": self.use_context,
             "codebook_weight": self.codebook_weight,
+            "sentence_weight": self.sentence_weight,
+            "qualifiers": list(self.qualifiers),
             "word_terms": self.word_terms,
             "char_terms": self.char_terms or [],
         }
@@ -320,4 +354,6 @@ class LinearScorer:
                 use_codebook=state["use_codebook"],
                 use_context=state["use_context"],
                 codebook_weight=state["codebook_weight"],
+                sentence_weight=state.get("sentence_weight", 0.0),  # models saved before anchoring: 0
+                qualifiers=state.get("qualifiers", QUALIFIERS_V1),  # ... and before the generic qualifier
             )

@@ -1,12 +1,14 @@
 """Report charts as PNG bytes (matplotlib, Agg, no pyplot state), with small counts left out.
 
 A suppressed count is never drawn: its bar or point is missing and its label reads
-"< 5", so a chart reveals nothing the tables hide.
+"< 5" (or "×" where it is hidden to protect another cell), so a chart reveals nothing the
+tables hide. A chart with nothing to draw is left out, and ``Report.chart_notes`` says why.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from typing import TYPE_CHECKING
 
 import matplotlib.ticker
@@ -23,6 +25,7 @@ _BLUE = "#2f6690"
 _GREY = "#9aa5b1"
 _LINE_COLOURS = ("#2f6690", "#d1495b", "#edae49", "#00798c", "#6a4c93", "#3a7d44")
 TOP_THEMES_IN_TREND = 6
+SECONDARY = "×"  # as in reporting.counts (imported there lazily, so charts stays importable on its own)
 
 
 def _png(fig: Figure) -> bytes:
@@ -57,11 +60,56 @@ def theme_chart(
             )
             ax.text((hi[i] or share) + 0.005, pos, f"{c} ({_pct(share)})", va="center", fontsize=8)
     ax.set_yticks(y, [names[i] for i in order], fontsize=8)
-    ax.set_xlabel("aandeel van de meldingen (met 95%-betrouwbaarheidsinterval)")
+    ax.set_xlabel("aandeel van de meldingen (met 95%-betrouwbaarheidsinterval; alleen toeval, niet de modelfouten)")
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _pct(v)))
     ax.set_xlim(0, min(1.0, max([h or 0 for h in hi] + [0.05]) + 0.12))
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"Thema's in {n} meldingen", fontsize=11, loc="left")
+    ax.set_title(f"Thema's in {n} meldingen (aantallen van het model)", fontsize=11, loc="left")
+    return _png(fig)
+
+
+def estimate_chart(
+    names: list[str],
+    tagged: list[int],
+    estimate: list[float | None],
+    lo: list[float | None],
+    hi: list[float | None],
+    n: int,
+    verified: int,
+    k: int,
+) -> bytes:
+    """Horizontal bars: the estimated number of reports per theme, whiskers from its 95 % interval
+    (verified sample + model), and a diamond at the model's tagged count; largest estimate first."""
+    order = sorted(range(len(names)), key=lambda i: (estimate[i] or 0.0, names[i]))
+    fig = Figure(figsize=(9, 0.32 * len(names) + 1.4))
+    ax = fig.subplots()
+    top = max([h or 0.0 for h in hi] + [float(t) for t in tagged if not 0 < t < k] + [1.0])
+    for pos, i in enumerate(order):
+        if estimate[i] is None or 0 < round(estimate[i] or 0.0) < k:
+            ax.text(0.002 * top, pos, f"< {k}", va="center", fontsize=8, color="#555555")
+            continue
+        e, low, high = float(estimate[i] or 0.0), float(lo[i] or 0.0), float(hi[i] or 0.0)
+        ax.barh(pos, e, color=_BLUE, height=0.7)
+        ax.errorbar(e, pos, xerr=[[e - low], [high - e]], fmt="none", ecolor="#333333", capsize=2, lw=1)
+        shown = not 0 < tagged[i] < k  # a hidden tagged count is not drawn
+        if shown:
+            ax.plot(tagged[i], pos, "D", color="#d1495b", markersize=4)
+        right = max(high, tagged[i] if shown else 0)
+        ax.text(
+            right + 0.01 * top, pos, f"{math.floor(low + 1e-9)}–{math.ceil(high - 1e-9)}", va="center", fontsize=7.5
+        )
+    ax.plot([], [], "D", color="#d1495b", markersize=4, label="getagd door het model")
+    ax.barh([], [], color=_BLUE, label="geschat aantal, met 95%-interval")
+    ax.legend(fontsize=7.5, loc="lower right", frameon=False)
+    ax.set_yticks(np.arange(len(order)), [names[i] for i in order], fontsize=8)
+    ax.set_xlabel("aantal meldingen")
+    ax.set_xlim(0, top * 1.15)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_title(
+        f"Thema's in {n} meldingen: geschat met {verified} met de hand gecontroleerde meldingen",
+        fontsize=11,
+        loc="left",
+    )
     return _png(fig)
 
 
@@ -83,7 +131,8 @@ def trend_chart(
     x = np.arange(n_groups)
     ax1.bar(x[~total_hidden], totals[~total_hidden], color=_BLUE, width=0.7)
     for i in np.flatnonzero(total_hidden):
-        ax1.text(i, 0, f"< {k}", ha="center", va="bottom", fontsize=7, color="#555555", rotation=90)
+        mark = f"< {k}" if 0 < totals[i] < k else SECONDARY
+        ax1.text(i, 0, mark, ha="center", va="bottom", fontsize=7, color="#555555", rotation=90)
     ax1.set_ylabel("meldingen")
     ax1.spines[["top", "right"]].set_visible(False)
     ax1.set_title("Aantal meldingen en aandeel van de meest voorkomende thema's", fontsize=11, loc="left")
@@ -109,7 +158,8 @@ def trend_chart(
     fig.text(
         0.01,
         -0.01,
-        f"Aantallen onder {k} en de aandelen die daarop rusten zijn niet getekend.",
+        f"Aantallen onder {k}, wat verborgen is om die te beschermen ({SECONDARY}) en de aandelen die daarop rusten "
+        "zijn niet getekend. Aantallen van het model.",
         fontsize=7.5,
         color="#555555",
     )
@@ -130,7 +180,7 @@ def cooccurrence_chart(names: list[str], matrix: np.ndarray, hidden: np.ndarray,
     for i in range(size):
         for j in range(size):
             if hidden[i, j]:
-                text, colour = f"<{k}", "#666666"
+                text, colour = (f"<{k}" if 0 < matrix[i, j] < k else SECONDARY), "#666666"
             else:
                 text, colour = str(int(matrix[i, j])), "white" if matrix[i, j] > 0.6 * top else "#222222"
             ax.text(j, i, text, ha="center", va="center", fontsize=6, color=colour)
@@ -159,18 +209,49 @@ def all_charts(
     k = report.min_count
     n = len(data)
     theme_counts = [int(v) for v in data.assigned.sum(axis=0)]
-    intervals = [wilson(c, n) for c in theme_counts]
-    charts = {
-        "themas": Chart(
+    charts: dict[str, Chart] = {}
+    notes = report.chart_notes
+    if not n:
+        notes["themas"] = "Geen grafiek: er zijn geen meldingen in de gekozen periode."
+    elif not any(c >= k for c in theme_counts):
+        notes["themas"] = f"Geen grafiek: geen enkel thema heeft {k} of meer meldingen."
+    elif report.estimates is not None:
+        est = [report.estimates[t] for t in data.theme_ids]
+        charts["themas"] = Chart(
+            "themas",
+            "Geschat aantal per thema",
+            estimate_chart(
+                names,
+                theme_counts,
+                [e.estimate for e in est],
+                [e.low for e in est],
+                [e.high for e in est],
+                n,
+                report.estimates.verified,
+                k,
+            ),
+            "Staafdiagram: geschat aantal meldingen per thema met 95%-betrouwbaarheidsinterval en het aantal van "
+            "het model",
+        )
+    else:
+        intervals = [wilson(c, n) for c in theme_counts]
+        charts["themas"] = Chart(
             "themas",
             "Aandeel per thema",
             theme_chart(names, theme_counts, [a for a, _ in intervals], [b for _, b in intervals], n, k),
             "Staafdiagram: aandeel van de meldingen per thema met 95%-betrouwbaarheidsinterval",
         )
-    }
     # the trend chart leaves out the 'zonder datum' row: it has no place on a time axis
     dated_rows = [i for i, g in enumerate(group_names) if g != UNDATED]
-    if dated_rows:
+    if not dated_rows:
+        notes["trend"] = (
+            "Geen grafiek: geen enkele melding heeft een (leesbare) datum."
+            if report.by != "rol"
+            else "Geen grafiek: er zijn geen rollen."
+        )
+    elif hidden_totals[dated_rows].all():
+        notes["trend"] = f"Geen grafiek: elke periode heeft minder dan {k} meldingen (of is daarom verborgen)."
+    else:
         idx = np.asarray(dated_rows)
         charts["trend"] = Chart(
             "trend",
@@ -187,7 +268,11 @@ def all_charts(
             ),
             "Grafiek: aantal meldingen en aandeel van de meest voorkomende thema's per periode",
         )
-    if n:
+    if not n:
+        notes["samen"] = "Geen grafiek: er zijn geen meldingen in de gekozen periode."
+    elif not (co_matrix[~np.eye(len(names), dtype=bool)] > 0).any():
+        notes["samen"] = "Geen grafiek: geen enkele melding heeft twee of meer thema's."
+    else:
         charts["samen"] = Chart(
             "samen",
             "Samen voorkomende thema's",

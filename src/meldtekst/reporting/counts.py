@@ -2,15 +2,22 @@
 co-occurrence and combinations, with small counts suppressed.
 
 Tables keep numbers as numbers; a count below ``min_count`` becomes the text ``"< 5"``
-and its share and interval become None. Where cells add up to a shown total (periods,
-roles), a single suppressed cell would be recoverable by subtraction, so the next
-smallest cell is suppressed too.
+(always 1 to 4) and its share and interval become None. Where cells add up to a shown total
+(periods, roles), a single suppressed cell would be recoverable by subtraction, so the next
+smallest cell is hidden too: it shows ``"×"`` (the CBS sign for "secret"), never ``"< 5"``,
+because it may hold any number.
+
+With a verified sample (``verified=``) the themes and groups tables carry the estimated true
+count and its 95 % interval by prediction-powered inference (`meldtekst.reporting.estimates`)
+next to the tagged count; without one they say the counts are the model's and give its
+measured precision per theme.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +32,9 @@ from meldtekst.errors import InputError
 from meldtekst.reporting.data import TaggedReports, load_tagged, parse_date
 
 if TYPE_CHECKING:
+    from meldtekst.labelling.verification import VerifiedSample
     from meldtekst.models.store import ThemeModelDir
+    from meldtekst.reporting.estimates import CountEstimates
     from meldtekst.reporting.quotes import Quote
 
 PERIODS = ("maand", "kwartaal", "schooljaar", "jaar", "rol")
@@ -39,6 +48,7 @@ PERIOD_TITLES = {
 UNDATED = "zonder datum"
 OTHER_ROLES = "overige rollen"
 TOP_COMBINATIONS = 10
+SECONDARY = "×"  # hidden to protect another cell (CBS: "geheim"); it may hold any number
 
 
 @dataclass
@@ -50,6 +60,7 @@ class Table:
     frame: pd.DataFrame
     percent: tuple[str, ...] = ()
     note: str = ""
+    empty: str = ""  # why the table has no rows, shown instead of an empty table
 
 
 @dataclass
@@ -77,6 +88,19 @@ class Chart:
 
 
 @dataclass
+class Verification:
+    """What the methods note says about the verified sample (counts and the seed, never text)."""
+
+    file: str
+    verified: int  # checked reports among the reports in this report
+    reports: int
+    seed: int | None = None
+    prefilled: bool | None = None
+    unchecked: int = 0
+    used: bool = True  # False: too few checked reports in the chosen period, so no estimates
+
+
+@dataclass
 class Report:
     """Everything a renderer needs; contains no report text except de-identified quotes."""
 
@@ -100,10 +124,19 @@ class Report:
     charts: dict[str, Chart] = field(default_factory=dict)
     generated: dt.date = field(default_factory=dt.date.today)
     warnings: list[str] = field(default_factory=list)
+    estimates: CountEstimates | None = None  # PPI estimates per theme; None without a usable verified sample
+    verification: Verification | None = None
+    chart_notes: dict[str, str] = field(default_factory=dict)  # why a chart is left out, keyed like charts
+    secondary_used: bool = False  # some cell shows SECONDARY
 
     @property
     def suppressed_label(self) -> str:
         return f"< {self.min_count}"
+
+    @property
+    def marks(self) -> tuple[str, str]:
+        """The texts that stand for a hidden count: they align like numbers."""
+        return self.suppressed_label, SECONDARY
 
     @property
     def period_text(self) -> str:
@@ -246,57 +279,122 @@ def _float(value: Any) -> float | None:
 
 
 def _count_cell(value: int, hidden: bool, label: str) -> int | str:
-    return label if hidden else int(value)
+    """The count, or "< k" for a small one, or "×" for one hidden to protect another cell."""
+    if not hidden:
+        return int(value)
+    k = int(label.removeprefix("< "))
+    return label if 0 < int(value) < k else SECONDARY
 
 
-def _theme_table(data: TaggedReports, cb: Codebook, model: ModelInfo, k: int, label: str) -> Table:
+def _theme_table(
+    data: TaggedReports, cb: Codebook, model: ModelInfo, k: int, label: str, est: CountEstimates | None
+) -> Table:
+    """Per theme: without a verified sample the tagged count, its share and Wilson interval and the
+    model's measured precision; with one, the estimated true count and its interval next to it."""
     n = len(data)
     rows = []
     for j, t in enumerate(data.theme_ids):
         count = int(data.assigned[:, j].sum())
         hidden = 0 < count < k
-        lo, hi = wilson(count, n)
-        share = count / n if n else None
-        rows.append(
-            {
-                "Thema": cb[t].name,
-                "Id": t,
-                "Groep": cb.groups.get(cb[t].group, cb[t].group),
+        row: dict[str, Any] = {"Thema": cb[t].name, "Id": t, "Groep": cb.groups.get(cb[t].group, cb[t].group)}
+        if est is None:
+            lo, hi = wilson(count, n)
+            row |= {
                 "Meldingen": _count_cell(count, hidden, label),
-                "Aandeel": None if hidden else share,
+                "Aandeel": None if hidden or not n else count / n,
                 "95%-BI laag": None if hidden else lo,
                 "95%-BI hoog": None if hidden else hi,
-                "F1 model": model.f1.get(t),
+                "Precisie model": model.per_theme.get(t, {}).get("precision"),
             }
+        else:
+            row |= {"Getagd door model": _count_cell(count, hidden, label), **_estimate_cells(est[t], n, label)}
+        row["F1 model"] = model.f1.get(t)
+        rows.append(row)
+    if est is None:
+        note = (
+            "Aantallen van het model, niet met de hand gecontroleerd. Aandeel van alle meldingen in de periode; "
+            "95%-betrouwbaarheidsinterval volgens Wilson: alleen het toeval, niet de fouten van het model. "
+            "Precisie model: welk deel van de meldingen die het model dit thema geeft het thema echt heeft "
+            "(gemeten op een testset; bij 0,66 is een derde van de getelde meldingen onterecht). "
+            "F1 model: hoe goed het model dit thema herkent (1 = perfect)."
         )
-    note = (
-        "Aandeel van alle meldingen in de periode; 95%-betrouwbaarheidsinterval volgens Wilson. "
-        "F1 model: hoe goed het model dit thema herkent op een testset (1 = perfect)."
-    )
-    return Table("themas", "Thema's", pd.DataFrame(rows), ("Aandeel", "95%-BI laag", "95%-BI hoog"), note)
+        percent: tuple[str, ...] = ("Aandeel", "95%-BI laag", "95%-BI hoog")
+    else:
+        note = (
+            f"Getagd door model: meldingen die het model dit thema gaf. Geschat aantal: hoeveel meldingen het "
+            f"thema echt hebben, geschat met de {est.verified} met de hand gecontroleerde meldingen; het "
+            "95%-betrouwbaarheidsinterval (in meldingen) omvat het toeval van de steekproef en de fouten van het "
+            f"model. Een geschat aantal onder {k} staat er als '{label}', zonder interval."
+        )
+        percent = ("Aandeel (geschat)",)
+    return Table("themas", "Thema's", _frame(rows), percent, note)
 
 
-def _group_table(data: TaggedReports, cb: Codebook, k: int, label: str) -> Table:
+_WHOLE = ("Geschat aantal", "95%-BI laag (aantal)", "95%-BI hoog (aantal)")
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows as a table whose whole-number columns stay whole numbers where some cells are empty
+    (pandas would make them 8.0, shown as '8,00')."""
+    frame = pd.DataFrame(rows)
+    for c in _WHOLE:
+        if c in frame.columns:
+            frame[c] = pd.Series([r.get(c) for r in rows], dtype=object)
+    return frame
+
+
+def _estimate_cells(tc: Any, n: int, label: str) -> dict[str, Any]:
+    """Estimate (whole reports), interval (rounded outwards) and estimated share of one row.
+
+    An estimate is no count of particular reports, so it is shown even where the tagged count is
+    hidden (the model may miss most reports of a theme); one that rounds to 1 .. k-1 is "< k"."""
+    if tc.estimate is None:
+        return dict.fromkeys((*_WHOLE, "Aandeel (geschat)"))
+    k = int(label.removeprefix("< "))
+    if 0 < round(tc.estimate) < k:
+        return {"Geschat aantal": label, **dict.fromkeys((*_WHOLE[1:], "Aandeel (geschat)"))}
+    return {
+        "Geschat aantal": round(tc.estimate),
+        "95%-BI laag (aantal)": math.floor(tc.low + 1e-9),
+        "95%-BI hoog (aantal)": math.ceil(tc.high - 1e-9),
+        "Aandeel (geschat)": tc.estimate / n if n else None,
+    }
+
+
+def _group_table(data: TaggedReports, cb: Codebook, k: int, label: str, verified: VerifiedSample | None) -> Table:
     n = len(data)
+    groups = [
+        (g, g_name, [j for j, t in enumerate(data.theme_ids) if cb[t].group == g]) for g, g_name in cb.groups.items()
+    ]
+    in_group = np.column_stack(
+        [data.assigned[:, cols].any(axis=1) if cols else np.zeros(n, bool) for _, _, cols in groups]
+    )
+    est = None
+    if verified is not None:
+        from meldtekst.reporting.estimates import verified_counts
+
+        rows_v, y = verified.within(data)
+        y_group = np.column_stack([y[:, cols].any(axis=1) if cols else np.zeros(len(y), bool) for _, _, cols in groups])
+        est = verified_counts(in_group, rows_v, y_group, [g for g, _, _ in groups])
     rows = []
-    for g, g_name in cb.groups.items():
-        cols = [j for j, t in enumerate(data.theme_ids) if cb[t].group == g]
-        count = int(data.assigned[:, cols].any(axis=1).sum()) if cols else 0
+    for c, (g, g_name, cols) in enumerate(groups):
+        count = int(in_group[:, c].sum())
         hidden = 0 < count < k
-        lo, hi = wilson(count, n)
-        rows.append(
-            {
-                "Groep": g_name,
-                "Id": g,
-                "Thema's": len(cols),
+        row: dict[str, Any] = {"Groep": g_name, "Id": g, "Thema's": len(cols)}
+        if est is None:
+            lo, hi = wilson(count, n)
+            row |= {
                 "Meldingen": _count_cell(count, hidden, label),
                 "Aandeel": None if hidden or not n else count / n,
                 "95%-BI laag": None if hidden else lo,
                 "95%-BI hoog": None if hidden else hi,
             }
-        )
+        else:
+            row |= {"Getagd door model": _count_cell(count, hidden, label), **_estimate_cells(est[g], n, label)}
+        rows.append(row)
     note = "Meldingen met minstens één thema uit de groep (een melding telt één keer per groep)."
-    return Table("groepen", "Groepen van thema's", pd.DataFrame(rows), ("Aandeel", "95%-BI laag", "95%-BI hoog"), note)
+    percent = ("Aandeel", "95%-BI laag", "95%-BI hoog") if est is None else ("Aandeel (geschat)",)
+    return Table("groepen", "Groepen van thema's", _frame(rows), percent, note)
 
 
 def _roles(data: TaggedReports, k: int) -> tuple[list[str], list[str]]:
@@ -400,7 +498,16 @@ def _combination_table(data: TaggedReports, cb: Codebook, k: int) -> Table:
         f"Meldingen met precies deze combinatie van thema's (zonder sectoren); de {TOP_COMBINATIONS} meest "
         f"voorkomende met minstens {k} meldingen."
     )
-    return Table("combinaties", "Meest voorkomende combinaties", frame, ("Aandeel",), note)
+    if not combos:
+        empty = "Geen enkele melding heeft twee of meer thema's (sectoren niet meegerekend)."
+    elif not shown:
+        empty = (
+            f"Geen combinatie van thema's komt in {k} of meer meldingen voor ({len(combos)} combinatie(s) met "
+            f"minder meldingen blijven weg, zodat niemand herkenbaar is)."
+        )
+    else:
+        empty = ""
+    return Table("combinaties", "Meest voorkomende combinaties", frame, ("Aandeel",), note, empty)
 
 
 def cooccurrence(assigned: np.ndarray) -> np.ndarray:
@@ -455,12 +562,92 @@ def _overview_table(report: Report) -> Table:
         ("Regels in het bestand", report.n_rows),
         ("Indeling in de tijd", PERIOD_TITLES[report.by]),
         ("Kleine aantallen verborgen", f"aantallen onder {report.min_count} als '{report.suppressed_label}'"),
+        (
+            "Met de hand gecontroleerd",
+            f"{report.verification.verified} meldingen (aselecte steekproef, {report.verification.file})"
+            if report.verification is not None
+            else "nee: alle aantallen zijn die van het model",
+        ),
         ("Model", f"{m.name} versie {m.version}" if m.available else f"onbekend ({m.note})"),
         ("Micro-F1 model (test)", m.micro_f1),
         ("Macro-F1 model (test)", m.macro_f1),
         ("Gemaakt op", nl_date(report.generated)),
     ]
     return Table("overzicht", "Overzicht", pd.DataFrame(rows, columns=["Onderdeel", "Waarde"]))
+
+
+# --------------------------------------------------------------------------- methods notes
+
+
+def _nl(x: float) -> str:
+    return f"{x:.2f}".replace(".", ",")
+
+
+def count_notes(report: Report) -> list[str]:
+    """Plain Dutch sentences on where the counts come from and how to read their intervals."""
+    v, est = report.verification, report.estimates
+    if est is not None and v is not None:
+        seed = f", seed {v.seed}" if v.seed is not None else ""
+        shown = (
+            "De controleurs zagen daarbij de keuzes van het model (voorgevuld)."
+            if v.prefilled
+            else "De controleurs zagen de keuzes van het model daarbij niet."
+            if v.prefilled is False
+            else ""
+        )
+        return [
+            f"Met de hand gecontroleerd: {v.verified} van de {v.reports} meldingen, willekeurig gekozen (een aselecte "
+            f"steekproef{seed}; bestand {v.file}). Bij die meldingen is nagelezen welke thema's er echt in staan. "
+            + shown,
+            "Geschat aantal: het aantal meldingen dat het model een thema gaf, gecorrigeerd voor de fouten die het "
+            "model in de gecontroleerde meldingen maakte (prediction-powered inference, Angelopoulos e.a., Science "
+            "2023). Geeft het model een thema vaak onterecht, dan ligt de schatting lager dan het getagde aantal; "
+            "mist het model een thema vaak, dan hoger.",
+            "95%-betrouwbaarheidsinterval: het echte aantal ligt met 95% zekerheid tussen de onder- en de bovengrens. "
+            "Het interval omvat zowel het toeval van de steekproef als de fouten van het model. Noem in een "
+            "lobbystuk het interval ('tussen 40 en 55 meldingen'), niet alleen de schatting. Vier keer zoveel "
+            "gecontroleerde meldingen maakt het interval ongeveer half zo breed.",
+        ]
+    lines = []
+    if v is not None and not v.used:
+        lines.append(
+            f"Er is een steekproef met de hand gecontroleerd ({v.file}), maar daarvan vallen maar {v.verified} "
+            "meldingen in de gekozen periode: te weinig (minder dan 30) voor een betrouwbare schatting."
+        )
+    precision = {t: m["precision"] for t, m in report.model.per_theme.items() if "precision" in m}
+    line = (
+        "De aantallen zijn die van het model: niemand heeft ze met de hand gecontroleerd. Het model geeft soms een "
+        "thema dat er niet in staat en mist soms een thema. De gemeten precisie per thema (kolom 'Precisie model') "
+        "zegt welk deel van de getelde meldingen het thema echt heeft; bij 0,66 is een derde onterecht meegeteld."
+    )
+    if precision:
+        low = sorted(precision, key=lambda t: precision[t])[:3]
+        line += " Laagste precisie: " + ", ".join(f"{report.theme_names.get(t, t)} {_nl(precision[t])}" for t in low)
+        line += ". Op meldingen in een andere schrijfstijl dan de testset is de precisie vaak lager."
+    else:
+        line += " Van dit model is geen precisie per thema bekend."
+    lines.append(line)
+    lines.append(
+        "Het 95%-betrouwbaarheidsinterval (Wilson) geeft alleen het toeval weer, niet de fouten van het model. "
+        "Voor aantallen met een interval dat ook die fouten dekt: laat een steekproef nalezen (meldtekst "
+        "verify-sample) en maak het rapport met --verified."
+    )
+    return lines
+
+
+def suppression_notes(report: Report) -> list[str]:
+    """What '< 5' and '×' mean: '< 5' is always 1 to 4; '×' may hold any number."""
+    k = report.min_count
+    lines = [
+        f"'< {k}' betekent altijd 1 tot en met {k - 1} meldingen; zo'n aantal staat er zonder aandeel en interval "
+        "en wordt in de grafieken niet getekend."
+    ]
+    if report.secondary_used:
+        lines.append(
+            f"'{SECONDARY}' betekent: verborgen om een klein aantal elders in dezelfde reeks te beschermen (anders "
+            f"zou het uit het totaal terug te rekenen zijn). Zo'n cel kan elk aantal bevatten, ook {k} of meer."
+        )
+    return lines
 
 
 # --------------------------------------------------------------------------- the report
@@ -509,8 +696,12 @@ def build_report(
     sheet: str | None = None,
     charts: bool = True,
     highlight: bool | None = None,
+    verified: str | Path | None = None,
 ) -> Report:
     """Count themes in a tagged file and build every table (and chart) of the report.
+
+    ``verified``: the checked verification sample (`meldtekst verify-sample`); the themes and
+    groups tables then carry estimated true counts with 95 % intervals (PPI++).
 
     ``highlight`` marks in each quote the words that raise its theme, measured by ``model``
     on the de-identified quote: None marks them when the model loads (else a warning),
@@ -533,6 +724,12 @@ def build_report(
     if by == "rol" and data.roles is None:
         raise InputError("--by rol needs a 'rol' column, and the file has none", path=path)
     warnings = list(data.warnings)
+    sample = None
+    if verified is not None:
+        from meldtekst.labelling.verification import read_verified
+
+        sample = read_verified(verified, data)
+        warnings.extend(sample.warnings)
     n_outside = 0
     if start or end:
         keep = np.array(
@@ -570,10 +767,31 @@ def build_report(
     )
     if len(data) == 0:
         warnings.append("no reports in the chosen period")
+    if sample is not None:
+        from meldtekst.reporting.estimates import count_estimates
+
+        estimates = count_estimates(data, sample)
+        report.verification = Verification(
+            Path(verified).name,  # type: ignore[arg-type]
+            estimates.verified,
+            len(data),
+            sample.seed,
+            sample.prefilled,
+            sample.unchecked,
+            used=estimates.corrected,
+        )
+        if estimates.corrected:
+            report.estimates = estimates
+        else:
+            sample = None
+            warnings.append(
+                f"only {estimates.verified} verified report(s) in the chosen period: too few for estimates; "
+                "the report shows the model's counts"
+            )
     tables = report.tables
     tables["overzicht"] = _overview_table(report)
-    tables["themas"] = _theme_table(data, cb, info, k, label)
-    tables["groepen"] = _group_table(data, cb, k, label)
+    tables["themas"] = _theme_table(data, cb, info, k, label, report.estimates)
+    tables["groepen"] = _group_table(data, cb, k, label, sample)
 
     if by == "rol":
         roles, order = _roles(data, k)
@@ -589,6 +807,11 @@ def build_report(
     frame, totals, counts, hidden, hidden_totals = _breakdown_rows(data, groups, order, k, label, extra)
     frame = frame.rename(columns={"Groep": "Rol" if by == "rol" else "Periode"})
     trend_note = "Aantal meldingen per periode en per thema." if by != "rol" else "Aantal meldingen per rol en thema."
+    if report.estimates is not None:
+        trend_note += (
+            " Dit zijn de aantallen van het model, niet gecorrigeerd: een schatting per periode vraagt minstens "
+            "30 gecontroleerde meldingen in die periode (meldtekst counts TAGGED --verified FILE --by ...)."
+        )
     if by != "rol" and not data.has_date_column:
         trend_note = "Het bestand heeft geen kolom 'datum': alle meldingen staan onder 'zonder datum'."
     tables["trend"] = Table("trend", f"Verloop {PERIOD_TITLES[by]}", frame, (), trend_note)
@@ -608,6 +831,11 @@ def build_report(
     if quotes:
         from meldtekst.reporting.quotes import pick_quotes
 
+        if data.texts is None:
+            warnings.append(
+                "the file has no 'tekst' column: quotes are de-identified on their own, without the names "
+                "found elsewhere in their report"
+            )
         explainer = None if highlight is False else _highlight_model(model, strict=bool(highlight), warnings=warnings)
         report.quotes = pick_quotes(data, quotes, min_count=k, model=explainer)
         columns = ["Thema", "Citaat"]
@@ -621,8 +849,19 @@ def build_report(
             for t, qs in report.quotes.items()
             for q in qs
         ]
-        tables["citaten"] = Table("citaten", "Citaten (geanonimiseerd)", pd.DataFrame(rows, columns=columns), (), note)
+        empty = (
+            ""
+            if rows
+            else (
+                f"Geen citaten: geen thema heeft {k} of meer meldingen met een bewijszin van minstens vijf woorden "
+                "die na het anonimiseren nog iets zegt."
+            )
+        )
+        tables["citaten"] = Table(
+            "citaten", "Citaten (geanonimiseerd)", pd.DataFrame(rows, columns=columns), (), note, empty
+        )
 
+    report.secondary_used = any((t.frame == SECONDARY).to_numpy().any() for t in tables.values() if not t.frame.empty)
     if charts:
         from meldtekst.reporting import charts as ch
 

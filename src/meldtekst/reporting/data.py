@@ -27,6 +27,8 @@ from meldtekst.validate import as_text, is_blank
 NOT_TAGGED = "not a file written by meldtekst tag (no theme columns such as 'thuiszitter' and no 'themes' column)"
 DATE_COLUMN = "datum"
 ROLE_COLUMN = "rol"
+ID_COLUMN = "id"
+TEXT_COLUMN = "tekst"
 
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?$")
 _DUTCH = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[T ].*)?$")
@@ -34,7 +36,8 @@ _DUTCH = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})(?:[T ].*)?$")
 
 @dataclass
 class TaggedReports:
-    """The parts of a tagged file a report needs; never the report text itself."""
+    """The parts of a tagged file a report needs. ``texts`` (the whole report) is kept only as
+    context for de-identifying quotes and for the verification sheet; it never goes into a table."""
 
     path: Path
     theme_ids: tuple[str, ...]
@@ -45,6 +48,8 @@ class TaggedReports:
     evidence: list[dict[str, str]]
     has_date_column: bool = False
     warnings: list[str] = field(default_factory=list)
+    ids: list[str] | None = None  # the 'id' column as text; None when the file has none
+    texts: list[str] | None = None  # None when the file has no text column
 
     def __len__(self) -> int:
         return len(self.dates)
@@ -61,6 +66,8 @@ class TaggedReports:
             evidence=[self.evidence[i] for i in idx],
             has_date_column=self.has_date_column,
             warnings=list(self.warnings),
+            ids=None if self.ids is None else [self.ids[i] for i in idx],
+            texts=None if self.texts is None else [self.texts[i] for i in idx],
         )
 
 
@@ -146,7 +153,14 @@ def _score(value: Any) -> float:
     return f
 
 
-def load_tagged(path: str | Path, *, sheet: str | None = None) -> TaggedReports:
+def id_text(value: Any) -> str:
+    """An id cell as text, the same from every format: 7, 7.0 (Excel) and "7" are all "7"."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return as_text(value).strip()
+
+
+def load_tagged(path: str | Path, *, sheet: str | None = None, text_column: str = TEXT_COLUMN) -> TaggedReports:
     """Read a tagged file; fail with one line when it was not written by `meldtekst tag`."""
     path = Path(path)
     df = read_all(path, sheet=sheet)
@@ -199,6 +213,10 @@ def load_tagged(path: str | Path, *, sheet: str | None = None) -> TaggedReports:
     roles = None
     if role_col:
         roles = [" ".join(as_text(v).split())[:40] or "(onbekend)" for v in df[role_col].tolist()]
+    id_col = _find_column(columns, ID_COLUMN)
+    report_ids = [id_text(v) for v in df[id_col].tolist()] if id_col else None
+    text_col = text_column if text_column in columns else None
+    texts = [as_text(v) for v in df[text_col].tolist()] if text_col else None
     warnings = []
     if "evidence" not in columns:
         warnings.append("the file has no 'evidence' column: no quotes possible")
@@ -212,4 +230,6 @@ def load_tagged(path: str | Path, *, sheet: str | None = None) -> TaggedReports:
         evidence=evidence,
         has_date_column=date_col is not None,
         warnings=warnings,
+        ids=report_ids,
+        texts=texts,
     )

@@ -1,6 +1,12 @@
 """Short de-identified example sentences per theme, taken from the evidence column of a tagged file,
 optionally with the words that raise the theme highlighted.
 
+Each quote is de-identified with its whole report as context
+(`meldtekst.anonymize.deidentify_in_context`): a child's name written capitalised once elsewhere
+in the report and in lower case in the quoted sentence ("mats zit thuis") is only recognisable
+from the report, so every name or identifier found anywhere in the report is replaced in the
+quote too.
+
 Highlights are occlusion explanations (`meldtekst.explain`) computed on the de-identified
 sentence itself, never on the raw text: their offsets refer to exactly the text a reader
 sees, and nothing the de-identification removed can come back inside a highlight.
@@ -13,7 +19,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from meldtekst.anonymize import deidentify
+from meldtekst.anonymize import deidentify, deidentify_in_context
 from meldtekst.reporting.data import TaggedReports
 
 if TYPE_CHECKING:
@@ -131,7 +137,7 @@ def pick_quotes(
             key = sentence.lower()
             if key in used or len(sentence.split()) < _MIN_WORDS:
                 continue
-            clean = " ".join(deidentify(sentence).text.split())
+            clean = " ".join(_deidentify(sentence, data.texts[i] if data.texts is not None else None).split())
             if not re.search(r"\w", shorten(clean)):
                 continue
             used.add(key)
@@ -141,6 +147,13 @@ def pick_quotes(
         if picked:
             out[theme] = picked
     return out
+
+
+def _deidentify(sentence: str, report_text: str | None) -> str:
+    """The sentence de-identified with its whole report as context (alone when the file has no text)."""
+    if report_text and report_text.strip():
+        return deidentify_in_context(sentence, report_text).text
+    return deidentify(sentence).text
 
 
 def highlights(model: ThemeModelDir, text: str, theme: str, k: int = QUOTE_SPANS) -> tuple[SpanWeight, ...]:

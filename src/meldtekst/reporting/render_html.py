@@ -7,7 +7,16 @@ import base64
 from html import escape
 from typing import TYPE_CHECKING
 
-from meldtekst.reporting.counts import HIGHLIGHT_NOTE, PERIOD_TITLES, Report, Table, nl_date
+from meldtekst.reporting.counts import (
+    HIGHLIGHT_NOTE,
+    PERIOD_TITLES,
+    SECONDARY,
+    Report,
+    Table,
+    count_notes,
+    nl_date,
+    suppression_notes,
+)
 from meldtekst.reporting.format import LOW_F1, cell, number
 
 if TYPE_CHECKING:
@@ -27,6 +36,8 @@ th,td{border-bottom:1px solid #d9e2ec;padding:4px 8px;text-align:left;vertical-a
 th{background:#f0f4f8;position:sticky;top:0}
 td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.laag{color:#b44d12;font-weight:600}
+td.leeg{color:#52606d;font-style:italic}
+p.geen{color:#52606d;font-style:italic}
 p.note{color:#52606d;font-size:.85em;margin-top:4px}
 img{max-width:100%;height:auto;margin:8px 0}
 details{margin:8px 0}summary{cursor:pointer;color:#2f6690}
@@ -48,6 +59,11 @@ _SECTIONS = (
 )
 
 
+def _is_mark(value: object) -> bool:
+    """A hidden count ("< 5" or "×"): text that stands for a number, so it aligns like one."""
+    return isinstance(value, str) and (value == SECONDARY or value.startswith("< "))
+
+
 def _table_html(table: Table, *, low_f1_column: str | None = None) -> str:
     frame = table.frame
     head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
@@ -56,7 +72,7 @@ def _table_html(table: Table, *, low_f1_column: str | None = None) -> str:
         cells = []
         for column, value in zip(frame.columns, values, strict=True):
             text = escape(cell(value, column, table.percent))
-            numeric = not isinstance(value, str) or text.startswith("<")
+            numeric = not isinstance(value, str) or _is_mark(value)
             classes = ["n"] if numeric else []
             if column == low_f1_column and isinstance(value, float) and value < LOW_F1:
                 classes.append("laag")
@@ -64,14 +80,16 @@ def _table_html(table: Table, *, low_f1_column: str | None = None) -> str:
             cells.append(f"<td{attr}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
-        body.append(f'<tr><td colspan="{len(frame.columns)}">(geen)</td></tr>')
+        why = table.empty or "Deze tabel is leeg."
+        body.append(f'<tr><td class="leeg" colspan="{len(frame.columns)}">{escape(why)}</td></tr>')
     return f'<div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def _img(report: Report, key: str) -> str:
     chart = report.charts.get(key)
     if chart is None:
-        return ""
+        note = report.chart_notes.get(key)
+        return f'<p class="geen">{escape(note)}</p>' if note else ""
     data = base64.b64encode(chart.png).decode("ascii")
     return f'<img src="data:image/png;base64,{data}" alt="{escape(chart.alt)}">'
 
@@ -138,15 +156,14 @@ def _methods_html(report: Report) -> str:
             "hoe betrouwbaar de aantallen per thema zijn, is daarom onbekend."
         )
     items = [
+        *(escape(line) for line in count_notes(report)),
         model,
-        "Het aandeel is het aantal meldingen met een thema gedeeld door alle meldingen in de periode. "
-        "Het 95%-betrouwbaarheidsinterval (Wilson) geeft de onzekerheid door het aantal meldingen weer, "
-        "niet de fouten van het model.",
+        "Het aandeel is het aantal meldingen met een thema gedeeld door alle meldingen in de periode.",
         "Een melding kan meerdere thema's hebben; de aantallen tellen dus niet op tot het totaal.",
-        f"Privacy: aantallen van 1 tot en met {k - 1} staan er als '&lt; {k}' (ook zonder aandeel en interval) "
-        "en worden in de grafieken niet getekend. Waar cellen optellen tot een getoond totaal, is ook de "
-        f"kleinste andere cel verborgen. Rollen met minder dan {k} meldingen zijn samengevoegd. Het rapport "
-        "bevat geen meldingstekst" + (", behalve de geanonimiseerde citaten." if report.quotes else "."),
+        "Privacy: "
+        + " ".join(escape(line) for line in suppression_notes(report))
+        + f" Rollen met minder dan {k} meldingen zijn samengevoegd. Het rapport bevat geen meldingstekst"
+        + (", behalve de geanonimiseerde citaten." if report.quotes else "."),
         f"Datums komen uit de kolom 'datum' (2024-03-14 of 14-03-2024). {report.n_undated} melding(en) zonder "
         "(leesbare) datum tellen mee in de totalen maar niet in het verloop in de tijd."
         + (
@@ -190,8 +207,14 @@ def render_html(report: Report) -> str:
             report,
             "themas",
             "Thema's",
-            f"Hoeveel meldingen over elk thema gaan, met de onzekerheid daarvan. Aantallen onder {k} staan er "
-            f"als '&lt; {k}'.",
+            (
+                "Hoeveel meldingen over elk thema gaan: het aantal dat het model vond en het geschatte echte aantal "
+                f"met een 95%-interval, op grond van {report.estimates.verified} met de hand gecontroleerde "
+                "meldingen."
+                if report.estimates is not None
+                else "Hoeveel meldingen over elk thema gaan volgens het model (niet met de hand gecontroleerd)."
+            )
+            + f" Aantallen onder {k} staan er als '&lt; {k}'.",
         ),
         _section(report, "groepen", "Groepen van thema's"),
         _section(report, "trend", f"Verloop {PERIOD_TITLES[report.by]}", collapse=True),
@@ -202,7 +225,12 @@ def render_html(report: Report) -> str:
         _quotes_html(report),
         _methods_html(report),
         f"<footer>Gemaakt met meldtekst op {nl_date(report.generated)}. "
-        "Alle aantallen zijn schattingen van een taalmodel; zie de methode.</footer>",
+        + (
+            "De geschatte aantallen rusten op het model en een met de hand gecontroleerde steekproef; zie de methode."
+            if report.estimates is not None
+            else "Alle aantallen zijn die van een taalmodel, niet met de hand gecontroleerd; zie de methode."
+        )
+        + "</footer>",
     ]
     return (
         '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8">'

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from meldtekst.reporting.counts import HIGHLIGHT_NOTE, PERIOD_TITLES, Report, Table, nl_date
+from meldtekst.reporting.counts import (
+    HIGHLIGHT_NOTE,
+    PERIOD_TITLES,
+    SECONDARY,
+    Report,
+    Table,
+    count_notes,
+    nl_date,
+    suppression_notes,
+)
 from meldtekst.reporting.format import cell, number
 
 if TYPE_CHECKING:
@@ -33,9 +42,16 @@ def quote_md(quote: Quote) -> str:
     return "".join(out)
 
 
+def _text(value: object) -> bool:
+    """Text that is not a hidden count ("< 5", "×"): such a column aligns left."""
+    return isinstance(value, str) and value != SECONDARY and not value.startswith("< ")
+
+
 def table_md(table: Table) -> str:
     frame = table.frame
-    right = [not all(isinstance(v, str) and not v.startswith("<") for v in frame[c].tolist()) for c in frame.columns]
+    if frame.empty:
+        return f"_{_escape(table.empty or 'Deze tabel is leeg.')}_"
+    right = [not all(_text(v) for v in frame[c].tolist()) for c in frame.columns]
     lines = [
         "| " + " | ".join(_escape(str(c)) for c in frame.columns) + " |",
         "|" + "|".join("---:" if r else "---" for r in right) + "|",
@@ -43,8 +59,6 @@ def table_md(table: Table) -> str:
     for values in frame.itertuples(index=False, name=None):
         cells = [_escape(cell(v, c, table.percent)) for c, v in zip(frame.columns, values, strict=True)]
         lines.append("| " + " | ".join(cells) + " |")
-    if frame.empty:
-        lines.append("| (geen) |" + " |" * (len(frame.columns) - 1))
     return "\n".join(lines)
 
 
@@ -65,7 +79,15 @@ def render_md(report: Report) -> str:
         )
         + ")",
         f"- Bron: {_escape(report.source)}",
-        f"- Aantallen onder {k} staan er als '< {k}', zonder aandeel en interval.",
+        f"- Aantallen onder {k} staan er als '< {k}' (altijd 1 tot en met {k - 1}), zonder aandeel en interval"
+        + (f"; '{SECONDARY}' is verborgen om zo'n klein aantal te beschermen." if report.secondary_used else "."),
+        "- "
+        + (
+            f"Met de hand gecontroleerd: {report.estimates.verified} meldingen; de geschatte aantallen hebben een "
+            "95%-interval dat ook de fouten van het model dekt."
+            if report.estimates is not None
+            else "Niet met de hand gecontroleerd: alle aantallen zijn die van het model."
+        ),
         "",
     ]
     headings = {
@@ -92,6 +114,8 @@ def render_md(report: Report) -> str:
             out += [f"### {report.theme_names[theme]}", ""]
             out += [f"> {quote_md(q)}\n" for q in quotes]
     out += ["## Methode en betrouwbaarheid", ""]
+    for line in count_notes(report):
+        out += [_escape(line), ""]
     if m.available:
         line = f"Thema's toegekend door model {m.name} (versie {m.version}); F1 per thema gemeten op een testset"
         line += f" van {m.test_rows} meldingen." if m.test_rows else "."
@@ -108,10 +132,10 @@ def render_md(report: Report) -> str:
             "",
         ]
     out += [
-        "Aandeel = meldingen met het thema / alle meldingen in de periode; 95%-betrouwbaarheidsinterval volgens "
-        "Wilson. Een melding kan meerdere thema's hebben. Een schooljaar loopt van 1 augustus tot en met 31 juli. "
-        f"Waar cellen optellen tot een getoond totaal is ook de kleinste andere cel verborgen; rollen met minder "
-        f"dan {k} meldingen zijn samengevoegd.",
+        "Aandeel = meldingen met het thema / alle meldingen in de periode. Een melding kan meerdere thema's "
+        "hebben. Een schooljaar loopt van 1 augustus tot en met 31 juli. "
+        + " ".join(suppression_notes(report))
+        + f" Rollen met minder dan {k} meldingen zijn samengevoegd.",
         "",
         f"_Gemaakt met meldtekst op {nl_date(report.generated)}._",
         "",

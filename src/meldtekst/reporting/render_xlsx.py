@@ -1,5 +1,6 @@
 """The report's tables in Excel: one sheet each, numbers as numbers (shares as percentages),
-suppressed counts as the text "< 5", and a sheet that explains every other sheet."""
+suppressed counts as the text "< 5" (or "×" where hidden to protect another cell), aligned
+right like the numbers around them, and a sheet that explains every other sheet."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meldtekst.reporting.counts import Report, Table
+from meldtekst.reporting.counts import SECONDARY, Report, Table, count_notes, suppression_notes
 
 if TYPE_CHECKING:
     from meldtekst.reporting.quotes import Quote
@@ -40,7 +41,7 @@ def _write_sheet(wb: Any, name: str, table: Table, overrides: dict[tuple[int, st
     """One sheet from ``table``; ``overrides`` replaces the value of (row, column) cells (rich text)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
 
     ws = wb.create_sheet(name[:31])
     frame = table.frame
@@ -67,10 +68,14 @@ def _write_sheet(wb: Any, name: str, table: Table, overrides: dict[tuple[int, st
             c = WriteOnlyCell(ws, value=ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
             if isinstance(v, str):
                 c.data_type = "s"  # text stays text: never a formula
+                if v == SECONDARY or v.startswith("< "):
+                    c.alignment = Alignment(horizontal="right")  # a hidden count lines up with the numbers
             elif isinstance(v, float):
                 c.number_format = "0.0%" if column in table.percent else "0.00"
             row.append(c)
         ws.append(row)
+    if frame.empty and table.empty:
+        ws.append([ILLEGAL_CHARACTERS_RE.sub("", table.empty)])
 
 
 def quote_rich_text(quote: Quote) -> Any:
@@ -115,13 +120,9 @@ def write_xlsx(report: Report, path: Path) -> None:
         for key, table in report.tables.items()
         if key in _SHEETS
     ]
-    notes.append(
-        {
-            "Blad": "(alle)",
-            "Inhoud": "Kleine aantallen",
-            "Toelichting": f"Aantallen van 1 tot {report.min_count} staan er als '{report.suppressed_label}', zonder "
-            "aandeel en interval.",
-        }
-    )
+    notes.append({"Blad": "(alle)", "Inhoud": "Kleine aantallen", "Toelichting": " ".join(suppression_notes(report))})
+    notes += [
+        {"Blad": "Themas", "Inhoud": "Herkomst van de aantallen", "Toelichting": line} for line in count_notes(report)
+    ]
     _write_sheet(wb, "Uitleg", Table("uitleg", "Uitleg", pd.DataFrame(notes)))
     wb.save(path)
