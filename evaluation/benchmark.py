@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baselines import EmbeddingHead, KeywordRules
 
-from meldtekst.evaluation import theme_metrics, tune_thresholds
+from meldtekst.evaluation import macro_f1_present, theme_metrics, tune_thresholds
 from meldtekst.io import read_all, write_table
 from meldtekst.models.linear import LinearThemeTagger
 from meldtekst.training import TrainConfig, oof_scores, split_data
@@ -97,13 +97,6 @@ def fit_and_threshold(est: object, train: LabelledData, folds: int) -> tuple[obj
     return fitted, thresholds, time.perf_counter() - start
 
 
-def macro_over_present(y: np.ndarray, pred: np.ndarray, min_pos: int) -> float:
-    keep = y.sum(axis=0) >= min_pos
-    from sklearn.metrics import f1_score
-
-    return float(f1_score(y[:, keep], pred[:, keep], average="macro", zero_division=0))
-
-
 def lowo(est: object, data: LabelledData) -> dict[str, float]:
     writers = data.frame["schrijver"].astype(str).to_numpy()
     scores = {}
@@ -111,7 +104,7 @@ def lowo(est: object, data: LabelledData) -> dict[str, float]:
         train, held = data.subset(writers != w), data.subset(writers == w)
         fitted, thr, _ = fit_and_threshold(est, train, LOWO_INNER_FOLDS)
         pred = (fitted.predict_proba(held.texts) >= thr).astype(int)
-        scores[w] = round(macro_over_present(held.y, pred, MIN_POS_LOWO), 4)
+        scores[w] = round(macro_f1_present(held.y, pred, MIN_POS_LOWO), 4)
         print(f"    LOWO {w}: {scores[w]:.3f}", flush=True)
     scores["mean"] = round(float(np.mean([v for k, v in scores.items()])), 4)
     return scores

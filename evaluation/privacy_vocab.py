@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from meldtekst.anonymize import deidentify, identifiers
-from meldtekst.evaluation import theme_metrics, tune_thresholds
+from meldtekst.evaluation import macro_f1_present, theme_metrics, tune_thresholds
 from meldtekst.models.linear import LinearThemeTagger
 from meldtekst.training import oof_scores, split_data
 from meldtekst.validate import LabelledData, load_labelled
@@ -41,13 +41,6 @@ VARIANTS: dict[str, dict] = {
     "de-identified, min_df 3": {"deidentify": True, "min_df": 3},
     "de-identified, min_df 5": {"deidentify": True, "min_df": 5},
 }
-
-
-def macro_over_present(y: np.ndarray, pred: np.ndarray) -> float:
-    """Macro-F1 over the themes with enough positives in the held-out writer's reports."""
-    keep = y.sum(axis=0) >= MIN_POS_LOWO
-    m = theme_metrics(y[:, keep], pred[:, keep], [str(i) for i in np.flatnonzero(keep)])
-    return float(m["macro_f1"])
 
 
 def fit(params: dict, train: LabelledData) -> tuple[LinearThemeTagger, np.ndarray]:
@@ -81,7 +74,9 @@ def main() -> None:
         for w in sorted(set(writers)):
             tr, held = data.subset(writers != w), data.subset(writers == w)
             f_w, thr_w = fit(params, source(tr))
-            lowo[w] = round(macro_over_present(held.y, (f_w.predict_proba(held.texts) >= thr_w).astype(int)), 4)
+            lowo[w] = round(
+                macro_f1_present(held.y, (f_w.predict_proba(held.texts) >= thr_w).astype(int), MIN_POS_LOWO), 4
+            )
         results[name] = {
             "test_macro_f1": round(m["macro_f1"], 4),
             "test_micro_f1": round(m["micro_f1"], 4),

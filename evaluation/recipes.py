@@ -26,14 +26,15 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import yaml
-from sklearn.metrics import f1_score, precision_score, recall_score
+from sklearn.metrics import precision_score, recall_score
 
 from meldtekst.anonymize import deidentify
-from meldtekst.evaluation import tune_thresholds
+from meldtekst.evaluation import macro_f1_present, tune_thresholds
 from meldtekst.models.linear import LinearThemeTagger
 from meldtekst.models.linear_scorer import anchored_scores
 from meldtekst.training import oof_scores
@@ -53,7 +54,7 @@ def with_texts(part: LabelledData, texts: dict[str, str]) -> LabelledData:
     writers = sorted(set(part.frame["schrijver"].astype(str)))
     group = {w: str(k % INNER_WRITER_GROUPS) for k, w in enumerate(writers)}
     frame = part.frame.assign(schrijver_groep=part.frame["schrijver"].astype(str).map(group))
-    return LabelledData(part.ids, [texts[i] for i in part.ids], part.y, part.theme_ids, frame, part.source)
+    return replace(part.with_texts([texts[i] for i in part.ids]), frame=frame)
 
 
 def doc_and_sentences(est: LinearThemeTagger, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -85,9 +86,8 @@ def writer_key(writer: str) -> int:
 
 
 def scores_row(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    keep = y.sum(axis=0) >= MIN_POS
     return {
-        "macro_f1": float(f1_score(y[:, keep], pred[:, keep], average="macro", zero_division=0)) if keep.any() else 0.0,
+        "macro_f1": macro_f1_present(y, pred, MIN_POS),
         "precision": float(precision_score(y, pred, average="micro", zero_division=0)),
         "recall": float(recall_score(y, pred, average="micro", zero_division=0)),
     }

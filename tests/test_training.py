@@ -128,3 +128,13 @@ def test_fit_on_train_and_dev(tmp_path, small_labelled, tiny_model, monkeypatch)
         train(small_labelled, TrainConfig(fit_on="everything"), tmp_path / "x", track=False)
     with pytest.raises(InputError, match="transformer keeps dev"):
         train(small_labelled, TrainConfig(kind="transformer", fit_on="train+dev"), tmp_path / "y", track=False)
+
+
+def test_macro_f1_present_counts_only_themes_with_enough_positives():
+    from meldtekst.evaluation import macro_f1_present
+
+    y = np.array([[1, 0, 1], [1, 0, 0], [0, 0, 1], [1, 1, 0]])
+    pred = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 1], [0, 1, 0]])
+    # theme 0: P 1, R 2/3 -> F1 0.8; theme 2: P 1, R 1/2 -> F1 2/3; theme 1 has one positive: left out
+    assert macro_f1_present(y, pred, 2) == pytest.approx((0.8 + 2 / 3) / 2)
+    assert macro_f1_present(y, pred, 5) == 0.0

@@ -230,7 +230,8 @@ def qualify(text: str, start: int, end: int, *, window: int = 60, generic: bool 
         return "negated"
     if _HYPO.search(left):
         return "hypothetical"
-    if generic and (_GENERIC.search(left) or _GENERIC.search(left + text[start:end] + right)):
+    # one search over the whole clause also finds every trigger in ``left`` alone
+    if generic and _GENERIC.search(left + text[start:end] + right):
         return "generic"
     if _OTHER.search(left):
         return "other"
